@@ -1,0 +1,322 @@
+"""The functional core of the vanilla RNN: pure functions over a dict of parameters.
+
+Shapes follow PyTorch (``batch_first=False``):
+
+* ``x``: ``(T, B, D)``, the input sequence (time, batch, features);
+* ``h0`` and ``h_n``: ``(L * K, B, H)``, one state per layer ``L`` and direction ``K``;
+* ``out``: ``(T, B, K * H)``, the hidden states of the top layer.
+
+Parameters carry PyTorch's names: ``weight_ih_l{l}`` ``(H, D_l)``, ``weight_hh_l{l}``
+``(H, H)``, ``bias_ih_l{l}`` and ``bias_hh_l{l}`` ``(H,)``, with the suffix ``_reverse`` for
+the backward direction of a bidirectional layer.
+
+The forward pass is written for speed, as the book explains in its chapter on fast BPTT:
+the input projection of all time steps is one matrix product, and inside the time loop only
+the recurrent product and the elementwise work remain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnbook._checks import check_array, check_dtype
+from rnnbook.activations import Activation, get_activation
+
+RNN_NONLINEARITIES = ("tanh", "relu")
+
+
+def param_names(layer: int, reverse: bool = False) -> tuple[str, str, str, str]:
+    """PyTorch's names of ``(W_ih, W_hh, b_ih, b_hh)`` for one layer and direction."""
+    suffix = f"l{layer}" + ("_reverse" if reverse else "")
+    return (f"weight_ih_{suffix}", f"weight_hh_{suffix}", f"bias_ih_{suffix}", f"bias_hh_{suffix}")
+
+
+def rnn_param_shapes(
+    input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
+    gates: int = 1,
+) -> dict[str, tuple[int, ...]]:
+    """Names and shapes of the parameters, in PyTorch's order.
+
+    ``gates`` is the number of stacked blocks per weight: 1 for the vanilla RNN, 3 for the
+    GRU and 4 for the LSTM.
+    """
+    directions = 2 if bidirectional else 1
+    shapes: dict[str, tuple[int, ...]] = {}
+    for layer in range(num_layers):
+        layer_input = input_size if layer == 0 else directions * hidden_size
+        for reverse in (False, True)[:directions]:
+            w_ih, w_hh, b_ih, b_hh = param_names(layer, reverse)
+            shapes[w_ih] = (gates * hidden_size, layer_input)
+            shapes[w_hh] = (gates * hidden_size, hidden_size)
+            shapes[b_ih] = (gates * hidden_size,)
+            shapes[b_hh] = (gates * hidden_size,)
+    return shapes
+
+
+@dataclass(frozen=True)
+class RNNConfig:
+    """What the parameter dict says about the network: its sizes and its dtype."""
+
+    input_size: int
+    hidden_size: int
+    num_layers: int
+    bidirectional: bool
+    dtype: np.dtype
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+
+def infer_config(params: dict[str, np.ndarray], gates: int = 1) -> RNNConfig:
+    """Read sizes from ``params`` and check every array's shape, dtype and finiteness."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    for key in ("weight_ih_l0", "weight_hh_l0"):
+        if key not in params:
+            raise ValueError(f"params: missing {key!r}; got keys {sorted(params)}")
+    w_ih = params["weight_ih_l0"]
+    if not isinstance(w_ih, np.ndarray) or w_ih.ndim != 2:
+        raise ValueError("params['weight_ih_l0']: expected a 2-d array (gates * H, D)")
+    dtype = check_dtype(w_ih.dtype)
+    num_layers = 0
+    while f"weight_ih_l{num_layers}" in params:
+        num_layers += 1
+    config = RNNConfig(
+        input_size=w_ih.shape[1],
+        hidden_size=w_ih.shape[0] // gates,
+        num_layers=num_layers,
+        bidirectional="weight_ih_l0_reverse" in params,
+        dtype=dtype,
+    )
+    expected = rnn_param_shapes(
+        config.input_size, config.hidden_size, num_layers, config.bidirectional, gates
+    )
+    if set(params) != set(expected):
+        raise ValueError(
+            f"params: expected keys {sorted(expected)}, got {sorted(params)}"
+        )
+    for name, shape in expected.items():
+        check_array(f"params[{name!r}]", params[name], shape, dtype)
+    return config
+
+
+def check_input(x: object, config: RNNConfig) -> np.ndarray:
+    """Check the input sequence ``x`` of shape ``(T, B, D)`` against the network."""
+    x = check_array("x", x, (None, None, config.input_size), config.dtype, axes="(T, B, D)")
+    if x.shape[0] == 0:
+        raise ValueError(f"x: expected at least one time step, got shape {x.shape}")
+    if x.shape[1] == 0:
+        raise ValueError(f"x: expected a batch of at least one sequence, got shape {x.shape}")
+    return x
+
+
+def check_state(name: str, state: object, config: RNNConfig, batch: int) -> np.ndarray:
+    """Check (or create, for ``None``) a state of shape ``(L * K, B, H)``."""
+    shape = (config.num_layers * config.num_directions, batch, config.hidden_size)
+    if state is None:
+        return np.zeros(shape, dtype=config.dtype)
+    return check_array(name, state, shape, config.dtype, axes="(L * K, B, H)")
+
+
+@dataclass(frozen=True)
+class DirectionCache:
+    """What BPTT keeps of one direction of one layer.
+
+    ``states`` holds the initial state and the ``T`` hidden states in time order, shape
+    ``(T + 1, B, H)``: for the forward direction ``h0`` is at index 0, for the reverse
+    direction it is at index ``T``. Both ``outputs`` (the ``h_t``) and ``previous`` (the
+    ``h_{t-1}`` each step read) are then contiguous views of the one buffer.
+    """
+
+    x: np.ndarray  # (T, B, D_l), the layer's input: the network input or the layer below
+    states: np.ndarray  # (T + 1, B, H)
+    reverse: bool
+
+    @property
+    def outputs(self) -> np.ndarray:
+        return self.states[:-1] if self.reverse else self.states[1:]
+
+    @property
+    def previous(self) -> np.ndarray:
+        return self.states[1:] if self.reverse else self.states[:-1]
+
+    @property
+    def last(self) -> np.ndarray:
+        return self.states[0] if self.reverse else self.states[-1]
+
+
+@dataclass(frozen=True)
+class RNNCache:
+    """Everything ``rnn_backward`` needs: per layer, one ``DirectionCache`` per direction."""
+
+    layers: tuple[tuple[DirectionCache, ...], ...]
+    nonlinearity: str
+
+
+def direction_forward(
+    x: np.ndarray,
+    weight_ih: np.ndarray,
+    weight_hh: np.ndarray,
+    bias: np.ndarray,
+    h0: np.ndarray,
+    activation: Activation,
+    reverse: bool = False,
+) -> DirectionCache:
+    """Run one direction of one layer over the sequence; no input checks (callers do them).
+
+    ``x`` ``(T, B, D)``, ``weight_ih`` ``(H, D)``, ``weight_hh`` ``(H, H)``,
+    ``bias = b_ih + b_hh`` ``(H,)``, ``h0`` ``(B, H)``.
+    """
+    steps, batch, features = x.shape
+    hidden = weight_hh.shape[0]
+    # The input projection of every time step in one large product, outside the loop.
+    z = np.matmul(x.reshape(steps * batch, features), weight_ih.T)
+    z += bias
+    z = z.reshape(steps, batch, hidden)
+    # OpenBLAS is much slower on a transposed small operand: keep a contiguous W_hh^T.
+    weight_hh_t = np.ascontiguousarray(weight_hh.T)
+    states = np.empty((steps + 1, batch, hidden), dtype=x.dtype)
+    recurrent = np.empty((batch, hidden), dtype=x.dtype)
+    if reverse:
+        states[steps] = h0
+        order = range(steps - 1, -1, -1)
+        read, write = 1, 0  # step t reads states[t + 1] and writes states[t]
+    else:
+        states[0] = h0
+        order = range(steps)
+        read, write = 0, 1  # step t reads states[t] and writes states[t + 1]
+    for t in order:
+        np.matmul(states[t + read], weight_hh_t, out=recurrent)
+        h_t = states[t + write]
+        np.add(z[t], recurrent, out=h_t)
+        activation.forward(h_t, out=h_t)
+    return DirectionCache(x=x, states=states, reverse=reverse)
+
+
+def rnn_forward(
+    params: dict[str, np.ndarray],
+    x: np.ndarray,
+    h0: np.ndarray | None = None,
+    *,
+    nonlinearity: str = "tanh",
+) -> tuple[np.ndarray, np.ndarray, RNNCache]:
+    """Forward pass of a (multi-layer, optionally bidirectional) Elman RNN.
+
+    ``h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` in every layer and direction; the
+    layer above reads the concatenated hidden states of the layer below.
+
+    Returns ``out`` ``(T, B, K * H)`` (read-only: it shares memory with the cache),
+    ``h_n`` ``(L * K, B, H)`` and the cache for :func:`rnn_backward`.
+    """
+    activation = get_activation(nonlinearity, RNN_NONLINEARITIES)
+    config = infer_config(params)
+    x = check_input(x, config)
+    h0 = check_state("h0", h0, config, x.shape[1])
+    layers = []
+    layer_input = x
+    for layer in range(config.num_layers):
+        caches = []
+        for direction, reverse in enumerate((False, True)[: config.num_directions]):
+            w_ih, w_hh, b_ih, b_hh = (params[n] for n in param_names(layer, reverse))
+            state = h0[layer * config.num_directions + direction]
+            caches.append(
+                direction_forward(layer_input, w_ih, w_hh, b_ih + b_hh, state, activation, reverse)
+            )
+        layers.append(tuple(caches))
+        if config.bidirectional:
+            layer_input = np.concatenate([c.outputs for c in caches], axis=-1)
+        else:
+            layer_input = caches[0].outputs
+    out = layer_input.view()
+    out.flags.writeable = False
+    h_n = np.stack([c.last for caches in layers for c in caches])
+    return out, h_n, RNNCache(layers=tuple(layers), nonlinearity=nonlinearity)
+
+
+def direction_backward(
+    cache: DirectionCache,
+    weight_ih: np.ndarray,
+    weight_hh: np.ndarray,
+    activation: Activation,
+    d_outputs: np.ndarray,
+    d_last: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """BPTT through one direction of one layer.
+
+    ``d_outputs`` ``(T, B, H)`` is the gradient reaching each ``h_t`` from above and
+    ``d_last`` ``(B, H)`` that of the final state. The loop only carries ``dh_next`` back
+    and stores ``delta_t = dL/dz_t``; the weight gradients are then one large product each
+    over all ``T * B`` rows. Returns ``(dW_ih, dW_hh, db, dx, dh0)``.
+    """
+    x, previous = cache.x, cache.previous
+    outputs = cache.outputs
+    steps, batch, features = x.shape
+    hidden = weight_hh.shape[0]
+    delta = np.empty((steps, batch, hidden), dtype=x.dtype)
+    derivative = np.empty((batch, hidden), dtype=x.dtype)
+    dh_next = np.array(d_last, dtype=x.dtype, copy=True)
+    for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
+        delta_t = delta[t]
+        np.add(d_outputs[t], dh_next, out=delta_t)  # from the output at t, plus the future
+        activation.grad_from_output(outputs[t], out=derivative)
+        delta_t *= derivative
+        np.matmul(delta_t, weight_hh, out=dh_next)  # passed back to step t - 1
+    rows = delta.reshape(steps * batch, hidden)
+    d_weight_ih = rows.T @ x.reshape(steps * batch, features)
+    d_weight_hh = rows.T @ previous.reshape(steps * batch, hidden)
+    d_bias = rows.sum(axis=0)
+    dx = (rows @ weight_ih).reshape(steps, batch, features)
+    return d_weight_ih, d_weight_hh, d_bias, dx, dh_next
+
+
+def rnn_backward(
+    params: dict[str, np.ndarray],
+    cache: RNNCache,
+    d_out: np.ndarray,
+    d_h_n: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Backpropagation through time for :func:`rnn_forward`.
+
+    ``d_out`` ``(T, B, K * H)`` is the gradient of the loss with respect to ``out`` and
+    ``d_h_n`` ``(L * K, B, H)`` that with respect to ``h_n`` (``None`` means zero).
+    Returns the gradient of every parameter under its own name, of the input (``"input"``,
+    ``(T, B, D)``) and of the initial state (``"h0"``, ``(L * K, B, H)``).
+    """
+    if not isinstance(cache, RNNCache):
+        raise TypeError(f"cache: expected the RNNCache of rnn_forward, got {type(cache).__name__}")
+    activation = get_activation(cache.nonlinearity, RNN_NONLINEARITIES)
+    config = infer_config(params)
+    first = cache.layers[0][0]
+    steps, batch, _ = first.x.shape
+    if len(cache.layers) != config.num_layers or len(cache.layers[0]) != config.num_directions:
+        raise ValueError("cache: it was made by a network of another shape than params")
+    K, H = config.num_directions, config.hidden_size
+    d_out = check_array("d_out", d_out, (steps, batch, K * H), config.dtype, axes="(T, B, K * H)")
+    d_h_n = check_state("d_h_n", d_h_n, config, batch)
+    grads: dict[str, np.ndarray] = {}
+    d_h0 = np.empty_like(d_h_n)
+    d_above = d_out
+    for layer in range(config.num_layers - 1, -1, -1):
+        d_below = None
+        for direction, reverse in enumerate((False, True)[:K]):
+            names = param_names(layer, reverse)
+            index = layer * K + direction
+            d_w_ih, d_w_hh, d_b, dx, d_h0[index] = direction_backward(
+                cache.layers[layer][direction],
+                params[names[0]],
+                params[names[1]],
+                activation,
+                d_above[..., direction * H:(direction + 1) * H],
+                d_h_n[index],
+            )
+            grads[names[0]], grads[names[1]] = d_w_ih, d_w_hh
+            grads[names[2]], grads[names[3]] = d_b, d_b.copy()
+            d_below = dx if d_below is None else d_below + dx
+        d_above = d_below
+    ordered = {name: grads[name] for name in params}
+    ordered["input"] = d_above
+    ordered["h0"] = d_h0
+    return ordered
