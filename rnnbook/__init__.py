@@ -6,17 +6,43 @@ The companion package of the rnnbook textbook. Layers follow PyTorch's conventio
 """
 
 from rnnbook.activations import ACTIVATIONS, get_activation, relu, sigmoid
-from rnnbook.functional import rnn_forward, rnn_param_shapes
-from rnnbook.layers import RNN
+from rnnbook.functional import (
+    linear_backward,
+    linear_forward,
+    rnn_backward,
+    rnn_forward,
+    rnn_param_shapes,
+)
+from rnnbook.gradcheck import gradcheck, numerical_gradient, relative_error
+from rnnbook.layers import RNN, Linear, Sequential
+from rnnbook.losses import cross_entropy_loss, log_softmax, mse_loss, softmax
+from rnnbook.optim import SGD, Adam, clip_grad_norm, clip_grad_value, global_norm
 
 __all__ = [
     "ACTIVATIONS",
     "RNN",
+    "SGD",
+    "Adam",
+    "Linear",
+    "Sequential",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "cross_entropy_loss",
     "get_activation",
+    "global_norm",
+    "gradcheck",
+    "linear_backward",
+    "linear_forward",
+    "log_softmax",
+    "mse_loss",
+    "numerical_gradient",
+    "relative_error",
     "relu",
+    "rnn_backward",
     "rnn_forward",
     "rnn_param_shapes",
     "sigmoid",
+    "softmax",
 ]
 
 __version__ = "0.1.0"

@@ -320,3 +320,32 @@ def rnn_backward(
     ordered["input"] = d_above
     ordered["h0"] = d_h0
     return ordered
+
+
+def linear_forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Readout ``o = x W^T + b`` over the last axis: ``x`` ``(..., F_in)`` -> ``(..., F_out)``.
+
+    All time steps are one matrix product: ``(T * B, H) @ (H, C)``.
+    """
+    weight, bias = params["weight"], params["bias"]
+    ndim = x.ndim if isinstance(x, np.ndarray) else 1
+    x = check_array(
+        "x", x, (*[None] * (ndim - 1), weight.shape[1]), weight.dtype, axes="(..., in_features)"
+    )
+    flat = x.reshape(-1, weight.shape[1])
+    return (flat @ weight.T + bias).reshape(*x.shape[:-1], weight.shape[0])
+
+
+def linear_backward(
+    params: dict[str, np.ndarray], x: np.ndarray, d_out: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Gradients of the readout: ``weight`` ``(F_out, F_in)``, ``bias`` and ``input``."""
+    weight = params["weight"]
+    d_out = check_array("d_out", d_out, (*x.shape[:-1], weight.shape[0]), weight.dtype)
+    flat_x = x.reshape(-1, weight.shape[1])
+    flat_d = d_out.reshape(-1, weight.shape[0])
+    return {
+        "weight": flat_d.T @ flat_x,
+        "bias": flat_d.sum(axis=0),
+        "input": (flat_d @ weight).reshape(x.shape),
+    }

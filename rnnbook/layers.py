@@ -1,4 +1,9 @@
-"""Layers that hold parameters under PyTorch's names and call the functional core."""
+"""Layers that hold parameters under PyTorch's names and call the functional core.
+
+Every layer has ``params`` (a dict of arrays under PyTorch's names, nothing else),
+``forward`` and ``backward``. ``backward`` returns the parameter gradients under the same
+names plus the non-parameter entries of :data:`NON_PARAMETER_KEYS`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ from rnnbook import functional as F
 from rnnbook._checks import check_choice, check_dtype, check_positive_int
 
 Seed = int | np.random.Generator | None
+
+#: Gradient entries that are not parameters: of the input and of the initial states.
+NON_PARAMETER_KEYS = ("input", "h0", "c0")
 
 
 def make_rng(seed: Seed) -> np.random.Generator:
@@ -82,7 +90,6 @@ class RNN:
         )
         return out, h_n
 
-
     def backward(
         self, d_out: np.ndarray, d_h_n: np.ndarray | None = None
     ) -> dict[str, np.ndarray]:
@@ -93,5 +100,96 @@ class RNN:
         if self._cache is None:
             raise RuntimeError("RNN.backward: call forward first (there is no cache to use)")
         return F.rnn_backward(self.params, self._cache, d_out, d_h_n)
+
+    __call__ = forward
+
+
+class Linear:
+    """Readout ``o = x W^T + b`` applied to the last axis, like ``torch.nn.Linear``.
+
+    ``params``: ``weight`` ``(out_features, in_features)`` and ``bias`` ``(out_features,)``,
+    drawn from ``U(-1/sqrt(in_features), 1/sqrt(in_features))`` as PyTorch does.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        dtype: type | np.dtype = np.float64,
+        seed: Seed = None,
+    ) -> None:
+        self.in_features = check_positive_int("in_features", in_features)
+        self.out_features = check_positive_int("out_features", out_features)
+        self.dtype = check_dtype(dtype)
+        shapes = {"weight": (out_features, in_features), "bias": (out_features,)}
+        self.params = uniform_init(shapes, 1.0 / np.sqrt(in_features), self.dtype, seed)
+        self._x: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return f"Linear({self.in_features}, {self.out_features}, dtype={self.dtype})"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` ``(..., in_features)`` -> ``(..., out_features)``; keeps ``x`` for backward."""
+        out = F.linear_forward(self.params, x)
+        self._x = x
+        return out
+
+    def backward(self, d_out: np.ndarray) -> dict[str, np.ndarray]:
+        """Gradients of ``weight``, ``bias`` and ``"input"`` for the last ``forward``."""
+        if self._x is None:
+            raise RuntimeError("Linear.backward: call forward first (there is no cache to use)")
+        return F.linear_backward(self.params, self._x, d_out)
+
+    __call__ = forward
+
+
+class Sequential:
+    """Layers applied in turn; a recurrent layer passes on its output sequence only.
+
+    ``params`` and the gradients use PyTorch's ``nn.Sequential`` keys (``"0.weight_ih_l0"``,
+    ``"1.weight"``, ...), and ``params`` holds the layers' own arrays, so an optimiser that
+    updates it in place updates the layers.
+
+    >>> model = Sequential(RNN(1, 8, seed=0), Linear(8, 1, seed=1))
+    >>> y = model.forward(np.zeros((5, 2, 1)))          # (T, B, 1)
+    >>> grads = model.backward(np.ones_like(y))         # "0.weight_hh_l0", ..., "input"
+    """
+
+    def __init__(self, *layers: RNN | Linear) -> None:
+        if not layers:
+            raise ValueError("layers: expected at least one layer")
+        self.layers = layers
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential({inner}\n)"
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {
+            f"{i}.{name}": value
+            for i, layer in enumerate(self.layers)
+            for name, value in layer.params.items()
+        }
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x)
+            if isinstance(x, tuple):  # a recurrent layer returns (out, final state)
+                x = x[0]
+        return x
+
+    def backward(self, d_out: np.ndarray) -> dict[str, np.ndarray]:
+        """Gradients of every parameter under its prefixed name, and of the ``"input"``."""
+        grads: dict[str, np.ndarray] = {}
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer_grads = self.layers[i].backward(d_out)
+            d_out = layer_grads["input"]
+            for name in self.layers[i].params:
+                grads[f"{i}.{name}"] = layer_grads[name]
+        ordered = {name: grads[name] for name in self.params}
+        ordered["input"] = d_out
+        return ordered
 
     __call__ = forward
