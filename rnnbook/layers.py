@@ -160,6 +160,8 @@ class Sequential:
         if not layers:
             raise ValueError("layers: expected at least one layer")
         self.layers = layers
+        #: The gradients of the last ``backward``, under the keys of ``params``.
+        self.grads: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
@@ -190,6 +192,7 @@ class Sequential:
                 grads[f"{i}.{name}"] = layer_grads[name]
         ordered = {name: grads[name] for name in self.params}
         ordered["input"] = d_out
+        self.grads = ordered
         return ordered
 
     __call__ = forward

@@ -39,6 +39,7 @@ def test_sequential_uses_pytorch_keys_and_gradients_match_finite_differences():
     _, d_y = rnnbook.mse_loss(model.forward(x), target)
     grads = model.backward(d_y)
     assert list(grads) == [*model.params, "input"]
+    assert model.grads is grads
     report = gradcheck(lambda: rnnbook.mse_loss(model.forward(x), target)[0],
                        dict(model.params, input=x), grads)
     assert report.passed(1e-6), f"\n{report}"
