@@ -85,6 +85,40 @@ def draw_unrolled_rnn(ax: Axes, steps: int = 4, folded: bool = True) -> Axes:
     return ax
 
 
+def draw_computation_graph(
+    ax: Axes,
+    positions: dict[str, tuple[float, float]],
+    edges: list[tuple[str, str, str]],
+    colors: dict[str, str] | None = None,
+) -> Axes:
+    """Draw a computation graph: a box per node at ``positions[name]``, and for every
+    ``(source, target, label)`` an arrow, curved so that edges that skip nodes stay apart.
+    """
+    ax.set_axis_off()
+    colors = colors or {}
+    for name, (x, y) in positions.items():
+        _node(ax, x, y, name, colors.get(name, COLORS["hidden"]), width=0.8)
+    for source, target, label in edges:
+        (x0, y0), (x1, y1) = positions[source], positions[target]
+        distance = abs(x1 - x0) + abs(y1 - y0)
+        bend = 0.0 if distance <= 2.01 else 0.25 + 0.05 * distance
+        if bend:  # from the top of one box to the top of the other, over the boxes between
+            start, end, height = (x0, y0 + 0.25), (x1, y1 + 0.25), 0.3 + 0.45 * bend * distance
+        else:  # side to side
+            start, end, height = (x0 + 0.45, y0), (x1 - 0.45, y1), 0.05
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, lw=1.1,
+                                     shrinkA=2, shrinkB=2, connectionstyle=f"arc3,rad={-bend}"))
+        if label:
+            ax.text((x0 + x1) / 2, max(y0, y1) + height, label, ha="center", va="bottom",
+                    fontsize=9, bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+    xs = [x for x, _ in positions.values()]
+    ys = [y for _, y in positions.values()]
+    ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.9 + 0.25 * (max(xs) - min(xs)))
+    ax.set_aspect("equal")
+    return ax
+
+
 def new_figure(ncols: int = 1, nrows: int = 1, **kwargs):
     """``plt.subplots`` in the book's style, with a layout that leaves room for labels."""
     use_book_style()
