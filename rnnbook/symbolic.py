@@ -51,7 +51,8 @@ def substitute_later(
     first = _position(nodes, variable, "variable")
     expression = output
     for later, definition in reversed(nodes[first + 1:]):
-        expression = expression.subs(later, definition)
+        if definition is not None:  # other inputs stay free symbols
+            expression = expression.subs(later, definition)
     return expression
 
 
@@ -83,7 +84,8 @@ def ordered_derivatives(
     for i in range(last - 1, -1, -1):
         z_i = nodes[i][0]
         total[z_i] = sp.expand(sum(
-            (total[z_j] * sp.diff(definition, z_i) for z_j, definition in nodes[i + 1:last + 1]),
+            (total[z_j] * sp.diff(definition, z_i)
+             for z_j, definition in nodes[i + 1:last + 1] if definition is not None),
             sp.Integer(0),
         ))
     return {z: total[z] for z, _ in nodes[: last + 1]}

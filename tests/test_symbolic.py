@@ -27,6 +27,17 @@ def test_werbos_example_both_ways():
     assert ordered_derivatives_by_substitution(WERBOS, E, [z1]) == expected
 
 
+def test_several_inputs():
+    a, b, p, q, out = sp.symbols("a b p q out")
+    graph = [(p, a * b), (q, p + a), (out, q * p)]
+    expected = {a: 2 * a * b**2 + 2 * a * b, b: 2 * a**2 * b + a**2}
+    for method in (ordered_derivatives, ordered_derivatives_by_substitution):
+        result = method(graph, out, [a, b])
+        for symbol, derivative in expected.items():
+            as_inputs = result[symbol].subs(q, p + a).subs(p, a * b)
+            assert sp.expand(as_inputs - derivative) == 0, (method.__name__, symbol)
+
+
 def test_substitution_keeps_earlier_variables():
     assert sp.expand(substitute_later(WERBOS, E, z3, [z1])) == sp.expand(4 * (4 * z3 + 2 * z2 + z1) + 2 * z2)
 
