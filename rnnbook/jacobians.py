@@ -66,24 +66,30 @@ def jacobian_norms_by_lag(
 
 def gradient_terms_by_lag(
     params: dict[str, np.ndarray], x: np.ndarray, d_h_T: np.ndarray,
-    h0: np.ndarray | None = None, *, nonlinearity: str = "tanh",
+    h0: np.ndarray | None = None, *, nonlinearity: str = "tanh", weight: str = "weight_hh_l0",
 ) -> np.ndarray:
-    """The gradient of ``L = sum(d_h_T * h_T)`` with respect to ``W_hh``, split by lag.
+    """The gradient of ``L = sum(d_h_T * h_T)`` with respect to one weight, split by lag.
 
-    Term ``l`` is ``sum_b delta_{T,T-l} h_{T-l-1}^T``: the part of the gradient that comes
-    through the copy of ``W_hh`` used ``l`` steps before the end. Shape ``(T, H, H)``; the
-    terms add up to the full gradient.
+    Term ``l`` is the part of the gradient that comes through the copy of the weight used
+    ``l`` steps before the end: ``sum_b delta_{T,T-l} a^T`` with ``a = h_{T-l-1}`` for
+    ``weight_hh_l0`` and ``a = x_{T-l}`` for ``weight_ih_l0``. Shape ``(T, H, H)`` or
+    ``(T, H, D)``; the terms add up to the full gradient.
     """
+    if weight not in ("weight_hh_l0", "weight_ih_l0"):
+        raise ValueError(f"weight: expected 'weight_hh_l0' or 'weight_ih_l0', got {weight!r}")
     out, derivative = _states_and_derivatives(params, x, h0, nonlinearity)
     T, B, H = out.shape
-    start = np.zeros((B, H), dtype=out.dtype) if h0 is None else h0[0]
-    previous = np.concatenate([start[None], out[:-1]])
+    if weight == "weight_hh_l0":
+        start = np.zeros((B, H), dtype=out.dtype) if h0 is None else h0[0]
+        read = np.concatenate([start[None], out[:-1]])  # h_{t-1}
+    else:
+        read = x  # x_t
     W_hh = params["weight_hh_l0"]
-    terms = np.empty((T, H, H), dtype=out.dtype)
+    terms = np.empty((T, H, read.shape[-1]), dtype=out.dtype)
     dh = np.array(d_h_T, dtype=out.dtype)
     for lag in range(T):
         t = T - 1 - lag
         delta = derivative[t] * dh
-        terms[lag] = delta.T @ previous[t]
+        terms[lag] = delta.T @ read[t]
         dh = delta @ W_hh
     return terms

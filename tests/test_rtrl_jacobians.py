@@ -75,6 +75,11 @@ def test_gradient_terms_by_lag_add_up_to_bptt():
     _, _, cache = rnn_forward(params, x, h0)
     full = rnn_backward(params, cache, np.zeros((7, 3, 4)), d_h_n)["weight_hh_l0"]
     np.testing.assert_allclose(terms.sum(axis=0), full, rtol=1e-12, atol=1e-14)
+    terms_ih = gradient_terms_by_lag(params, x, d_h_n[0], h0, weight="weight_ih_l0")
+    full_ih = rnn_backward(params, cache, np.zeros((7, 3, 4)), d_h_n)["weight_ih_l0"]
+    np.testing.assert_allclose(terms_ih.sum(axis=0), full_ih, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="weight: expected"):
+        gradient_terms_by_lag(params, x, d_h_n[0], h0, weight="bias_hh_l0")
 
 
 def test_bad_lag():
