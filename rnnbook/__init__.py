@@ -14,12 +14,16 @@ from rnnbook.functional import (
     rnn_param_shapes,
 )
 from rnnbook.gradcheck import gradcheck, numerical_gradient, relative_error
-from rnnbook.layers import RNN, Linear, Sequential
+from rnnbook.gru import gru_backward, gru_forward
+from rnnbook.layers import GRU, LSTM, RNN, Linear, Sequential
 from rnnbook.losses import cross_entropy_loss, log_softmax, mse_loss, softmax
+from rnnbook.lstm import lstm_backward, lstm_forward
 from rnnbook.optim import SGD, Adam, clip_grad_norm, clip_grad_value, global_norm
 
 __all__ = [
     "ACTIVATIONS",
+    "GRU",
+    "LSTM",
     "RNN",
     "SGD",
     "Adam",
@@ -31,9 +35,13 @@ __all__ = [
     "get_activation",
     "global_norm",
     "gradcheck",
+    "gru_backward",
+    "gru_forward",
     "linear_backward",
     "linear_forward",
     "log_softmax",
+    "lstm_backward",
+    "lstm_forward",
     "mse_loss",
     "numerical_gradient",
     "relative_error",

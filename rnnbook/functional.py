@@ -22,15 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnbook._checks import check_array, check_dtype
+from rnnbook._stack import StackCache, param_names, stack_backward, stack_forward
 from rnnbook.activations import Activation, get_activation
 
 RNN_NONLINEARITIES = ("tanh", "relu")
-
-
-def param_names(layer: int, reverse: bool = False) -> tuple[str, str, str, str]:
-    """PyTorch's names of ``(W_ih, W_hh, b_ih, b_hh)`` for one layer and direction."""
-    suffix = f"l{layer}" + ("_reverse" if reverse else "")
-    return (f"weight_ih_{suffix}", f"weight_hh_{suffix}", f"bias_ih_{suffix}", f"bias_hh_{suffix}")
 
 
 def rnn_param_shapes(
@@ -147,13 +142,13 @@ class DirectionCache:
     def last(self) -> np.ndarray:
         return self.states[0] if self.reverse else self.states[-1]
 
+    @property
+    def last_states(self) -> tuple[np.ndarray]:
+        return (self.last,)
 
-@dataclass(frozen=True)
-class RNNCache:
-    """Everything ``rnn_backward`` needs: per layer, one ``DirectionCache`` per direction."""
 
-    layers: tuple[tuple[DirectionCache, ...], ...]
-    nonlinearity: str
+#: The cache of :func:`rnn_forward`: per layer, one ``DirectionCache`` per direction.
+RNNCache = StackCache
 
 
 def direction_forward(
@@ -215,25 +210,15 @@ def rnn_forward(
     config = infer_config(params)
     x = check_input(x, config)
     h0 = check_state("h0", h0, config, x.shape[1])
-    layers = []
-    layer_input = x
-    for layer in range(config.num_layers):
-        caches = []
-        for direction, reverse in enumerate((False, True)[: config.num_directions]):
-            w_ih, w_hh, b_ih, b_hh = (params[n] for n in param_names(layer, reverse))
-            state = h0[layer * config.num_directions + direction]
-            caches.append(
-                direction_forward(layer_input, w_ih, w_hh, b_ih + b_hh, state, activation, reverse)
-            )
-        layers.append(tuple(caches))
-        if config.bidirectional:
-            layer_input = np.concatenate([c.outputs for c in caches], axis=-1)
-        else:
-            layer_input = caches[0].outputs
-    out = layer_input.view()
-    out.flags.writeable = False
-    h_n = np.stack([c.last for caches in layers for c in caches])
-    return out, h_n, RNNCache(layers=tuple(layers), nonlinearity=nonlinearity)
+
+    def forward(layer_input, weights, start, reverse):
+        w_ih, w_hh, b_ih, b_hh = weights
+        return direction_forward(layer_input, w_ih, w_hh, b_ih + b_hh, start[0], activation,
+                                 reverse)
+
+    out, (h_n,), cache = stack_forward(params, x, (h0,), config.num_layers,
+                                       config.bidirectional, forward, f"rnn_{nonlinearity}")
+    return out, h_n, cache
 
 
 def direction_backward(
@@ -285,41 +270,27 @@ def rnn_backward(
     Returns the gradient of every parameter under its own name, of the input (``"input"``,
     ``(T, B, D)``) and of the initial state (``"h0"``, ``(L * K, B, H)``).
     """
-    if not isinstance(cache, RNNCache):
-        raise TypeError(f"cache: expected the RNNCache of rnn_forward, got {type(cache).__name__}")
-    activation = get_activation(cache.nonlinearity, RNN_NONLINEARITIES)
+    if not isinstance(cache, StackCache) or not cache.kind.startswith("rnn_"):
+        raise TypeError(f"cache: expected the cache of rnn_forward, got {type(cache).__name__}")
+    activation = get_activation(cache.kind.removeprefix("rnn_"), RNN_NONLINEARITIES)
     config = infer_config(params)
-    first = cache.layers[0][0]
-    steps, batch, _ = first.x.shape
-    if len(cache.layers) != config.num_layers or len(cache.layers[0]) != config.num_directions:
-        raise ValueError("cache: it was made by a network of another shape than params")
-    K, H = config.num_directions, config.hidden_size
-    d_out = check_array("d_out", d_out, (steps, batch, K * H), config.dtype, axes="(T, B, K * H)")
+    batch = cache.layers[0][0].x.shape[1]
     d_h_n = check_state("d_h_n", d_h_n, config, batch)
-    grads: dict[str, np.ndarray] = {}
-    d_h0 = np.empty_like(d_h_n)
-    d_above = d_out
-    for layer in range(config.num_layers - 1, -1, -1):
-        d_below = None
-        for direction, reverse in enumerate((False, True)[:K]):
-            names = param_names(layer, reverse)
-            index = layer * K + direction
-            d_w_ih, d_w_hh, d_b, dx, d_h0[index] = direction_backward(
-                cache.layers[layer][direction],
-                params[names[0]],
-                params[names[1]],
-                activation,
-                d_above[..., direction * H:(direction + 1) * H],
-                d_h_n[index],
-            )
-            grads[names[0]], grads[names[1]] = d_w_ih, d_w_hh
-            grads[names[2]], grads[names[3]] = d_b, d_b.copy()
-            d_below = dx if d_below is None else d_below + dx
-        d_above = d_below
-    ordered = {name: grads[name] for name in params}
-    ordered["input"] = d_above
-    ordered["h0"] = d_h0
-    return ordered
+
+    def backward(direction_cache, weights, d_outputs, d_last):
+        w_ih, w_hh, _, _ = weights
+        d_w_ih, d_w_hh, d_b, dx, dh0 = direction_backward(
+            direction_cache, w_ih, w_hh, activation, d_outputs, d_last[0]
+        )
+        return (d_w_ih, d_w_hh, d_b, d_b.copy()), dx, (dh0,)
+
+    grads, d_input, (d_h0,) = stack_backward(
+        params, cache, d_out, (d_h_n,), config.num_layers, config.bidirectional, backward,
+        config.hidden_size, config.dtype,
+    )
+    grads["input"] = d_input
+    grads["h0"] = d_h0
+    return grads
 
 
 def linear_forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:

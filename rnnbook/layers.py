@@ -11,6 +11,8 @@ import numpy as np
 
 from rnnbook import functional as F
 from rnnbook._checks import check_choice, check_dtype, check_positive_int
+from rnnbook.gru import gru_backward, gru_forward
+from rnnbook.lstm import lstm_backward, lstm_forward
 
 Seed = int | np.random.Generator | None
 
@@ -36,7 +38,51 @@ def uniform_init(
     }
 
 
-class RNN:
+class _Recurrent:
+    """What the recurrent layers share: PyTorch's sizes, names, dtype and initialisation."""
+
+    gates = 1
+    cell_name = "RNN"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        *,
+        dtype: type | np.dtype = np.float64,
+        seed: Seed = None,
+    ) -> None:
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.bidirectional = bool(bidirectional)
+        self.dtype = check_dtype(dtype)
+        shapes = F.rnn_param_shapes(
+            input_size, hidden_size, num_layers, self.bidirectional, gates=self.gates
+        )
+        self.params: dict[str, np.ndarray] = uniform_init(
+            shapes, 1.0 / np.sqrt(hidden_size), self.dtype, seed
+        )
+        self._cache = None
+
+    def _describe(self) -> str:
+        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+                f"bidirectional={self.bidirectional}, dtype={self.dtype}")
+
+    def __repr__(self) -> str:
+        return f"{self.cell_name}({self._describe()})"
+
+    def _cache_or_fail(self):
+        if self._cache is None:
+            raise RuntimeError(
+                f"{self.cell_name}.backward: call forward first (there is no cache to use)"
+            )
+        return self._cache
+
+
+class RNN(_Recurrent):
     """Elman RNN with PyTorch's constructor, parameter names, shapes and initialisation.
 
     ``h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` with ``f`` = tanh or ReLU.
@@ -58,24 +104,14 @@ class RNN:
         dtype: type | np.dtype = np.float64,
         seed: Seed = None,
     ) -> None:
-        self.input_size = check_positive_int("input_size", input_size)
-        self.hidden_size = check_positive_int("hidden_size", hidden_size)
-        self.num_layers = check_positive_int("num_layers", num_layers)
         self.nonlinearity = check_choice("nonlinearity", nonlinearity, F.RNN_NONLINEARITIES)
-        self.bidirectional = bool(bidirectional)
-        self.dtype = check_dtype(dtype)
-        shapes = F.rnn_param_shapes(input_size, hidden_size, num_layers, self.bidirectional)
-        self.params: dict[str, np.ndarray] = uniform_init(
-            shapes, 1.0 / np.sqrt(hidden_size), self.dtype, seed
-        )
-        self._cache: F.RNNCache | None = None
+        super().__init__(input_size, hidden_size, num_layers, bidirectional,
+                         dtype=dtype, seed=seed)
 
-    def __repr__(self) -> str:
-        return (
-            f"RNN({self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-            f"nonlinearity={self.nonlinearity!r}, bidirectional={self.bidirectional}, "
-            f"dtype={self.dtype})"
-        )
+    def _describe(self) -> str:
+        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+                f"nonlinearity={self.nonlinearity!r}, bidirectional={self.bidirectional}, "
+                f"dtype={self.dtype}")
 
     def forward(
         self, x: np.ndarray, h0: np.ndarray | None = None
@@ -97,9 +133,50 @@ class RNN:
 
         Returns the gradient of every parameter (PyTorch's names), ``"input"`` and ``"h0"``.
         """
-        if self._cache is None:
-            raise RuntimeError("RNN.backward: call forward first (there is no cache to use)")
-        return F.rnn_backward(self.params, self._cache, d_out, d_h_n)
+        return F.rnn_backward(self.params, self._cache_or_fail(), d_out, d_h_n)
+
+    __call__ = forward
+
+
+class LSTM(_Recurrent):
+    """LSTM with PyTorch's constructor, gate order (i, f, g, o), names and shapes.
+
+    ``forward(x, (h0, c0))`` returns ``out, (h_n, c_n)``; ``backward(d_out, (d_h_n, d_c_n))``
+    returns every parameter's gradient plus ``"input"``, ``"h0"`` and ``"c0"``.
+    """
+
+    gates = 4
+    cell_name = "LSTM"
+
+    def forward(self, x, state=None):
+        """``x`` ``(T, B, D)``; ``state`` ``(h0, c0)``, each ``(L * K, B, H)``, or None."""
+        out, state_n, self._cache = lstm_forward(self.params, x, state)
+        return out, state_n
+
+    def backward(self, d_out, d_state=None):
+        """BPTT for the last ``forward``; ``d_state`` is ``(d_h_n, d_c_n)`` or None."""
+        return lstm_backward(self.params, self._cache_or_fail(), d_out, d_state)
+
+    __call__ = forward
+
+
+class GRU(_Recurrent):
+    """GRU with PyTorch's constructor, gate order (r, z, n), names and shapes.
+
+    ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, as in PyTorch.
+    """
+
+    gates = 3
+    cell_name = "GRU"
+
+    def forward(self, x, h0=None):
+        """``x`` ``(T, B, D)``, ``h0`` ``(L * K, B, H)`` or None; returns ``out, h_n``."""
+        out, h_n, self._cache = gru_forward(self.params, x, h0)
+        return out, h_n
+
+    def backward(self, d_out, d_h_n=None):
+        """BPTT for the last ``forward``: parameters, ``"input"`` and ``"h0"``."""
+        return gru_backward(self.params, self._cache_or_fail(), d_out, d_h_n)
 
     __call__ = forward
 
@@ -156,7 +233,7 @@ class Sequential:
     >>> grads = model.backward(np.ones_like(y))         # "0.weight_hh_l0", ..., "input"
     """
 
-    def __init__(self, *layers: RNN | Linear) -> None:
+    def __init__(self, *layers: RNN | LSTM | GRU | Linear) -> None:
         if not layers:
             raise ValueError("layers: expected at least one layer")
         self.layers = layers

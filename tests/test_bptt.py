@@ -216,5 +216,5 @@ class TestBadInput:
             rnn_backward(rnnbook.RNN(3, 4, num_layers=2, seed=0).params, cache, np.zeros((5, 2, 4)))
 
     def test_not_a_cache(self):
-        with pytest.raises(TypeError, match="cache: expected the RNNCache"):
+        with pytest.raises(TypeError, match="cache: expected the cache of rnn_forward"):
             rnn_backward(rnnbook.RNN(3, 4).params, {"h": 1}, np.zeros((5, 2, 4)))

@@ -1,0 +1,174 @@
+"""The GRU (Cho et al., 2014), functional form, with PyTorch's equations and gate order.
+
+``W_ih`` ``(3H, D)`` and ``W_hh`` ``(3H, H)`` stack the reset, update and candidate blocks
+(r, z, n):
+
+    r = σ(W_ir x + b_ir + W_hr h + b_hr)           reset gate
+    z = σ(W_iz x + b_iz + W_hz h + b_hz)           update gate
+    n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))  candidate state
+    h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+
+PyTorch puts ``b_hn`` *inside* the reset product, so ``b_ih`` and ``b_hh`` no longer enter
+as a sum and get different gradients on the n block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnbook._stack import StackCache, stack_backward, stack_forward
+from rnnbook.functional import check_input, check_state, infer_config
+
+
+@dataclass(frozen=True)
+class GRUDirectionCache:
+    """What BPTT keeps of one GRU direction, in time order.
+
+    ``gates`` ``(T, B, 3H)``: r, z (activated) and n; ``recurrent_n`` ``(T, B, H)``:
+    ``W_hn h_{t-1} + b_hn``, which the reset gate multiplied; ``states`` ``(T + 1, B, H)``
+    as for the vanilla RNN.
+    """
+
+    x: np.ndarray
+    gates: np.ndarray
+    recurrent_n: np.ndarray
+    states: np.ndarray
+    reverse: bool
+
+    @property
+    def outputs(self) -> np.ndarray:
+        return self.states[:-1] if self.reverse else self.states[1:]
+
+    @property
+    def previous(self) -> np.ndarray:
+        return self.states[1:] if self.reverse else self.states[:-1]
+
+    @property
+    def last_states(self) -> tuple[np.ndarray]:
+        return (self.states[0] if self.reverse else self.states[-1],)
+
+
+def gru_direction_forward(x, weights, initial_states, reverse=False) -> GRUDirectionCache:
+    """One direction of one GRU layer; ``weights`` = (W_ih, W_hh, b_ih, b_hh), PyTorch's."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    (h0,) = initial_states
+    steps, batch, features = x.shape
+    hidden = w_hh.shape[1]
+    # Input projections of every step, hoisted; b_hr and b_hz join them (they add), b_hn not.
+    gates = np.matmul(x.reshape(steps * batch, features), w_ih.T)
+    gates += b_ih
+    gates[:, :2 * hidden] += b_hh[:2 * hidden]
+    gates = gates.reshape(steps, batch, 3 * hidden)
+    w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, 3H)
+    b_hn = b_hh[2 * hidden:]
+    states = np.empty((steps + 1, batch, hidden), dtype=x.dtype)
+    recurrent_n = np.empty((steps, batch, hidden), dtype=x.dtype)
+    recurrent = np.empty((batch, 3 * hidden), dtype=x.dtype)
+    scratch = np.empty((batch, hidden), dtype=x.dtype)
+    if reverse:
+        states[steps] = h0
+        time_order, read, write = range(steps - 1, -1, -1), 1, 0
+    else:
+        states[0] = h0
+        time_order, read, write = range(steps), 0, 1
+    for t in time_order:
+        a = gates[t]
+        h_prev = states[t + read]
+        np.matmul(h_prev, w_hh_t, out=recurrent)
+        rz = a[:, :2 * hidden]
+        rz += recurrent[:, :2 * hidden]
+        rz *= 0.5
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5  # σ(z) = (1 + tanh(z/2)) / 2 on r and z together
+        r, z, n = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:]
+        np.add(recurrent[:, 2 * hidden:], b_hn, out=recurrent_n[t])
+        np.multiply(r, recurrent_n[t], out=scratch)
+        n += scratch
+        np.tanh(n, out=n)
+        h_t = states[t + write]
+        np.subtract(h_prev, n, out=h_t)
+        h_t *= z
+        h_t += n  # h_t = n + z (h_{t-1} - n)
+    return GRUDirectionCache(x=x, gates=gates, recurrent_n=recurrent_n, states=states,
+                             reverse=reverse)
+
+
+def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_states):
+    """BPTT through one GRU direction. Returns ``(d_weights, dx, (dh0,))``."""
+    w_ih, w_hh, _, _ = weights
+    x = cache.x
+    steps, batch, features = x.shape
+    hidden = w_hh.shape[1]
+    d_input_gates = np.empty((steps, batch, 3 * hidden), dtype=x.dtype)
+    d_recurrent = np.empty((steps, batch, 3 * hidden), dtype=x.dtype)
+    dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
+    dh = np.empty((batch, hidden), dtype=x.dtype)
+    scratch = np.empty((batch, hidden), dtype=x.dtype)
+    previous = cache.previous
+    for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
+        a = cache.gates[t]
+        r, z, n = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:]
+        di = d_input_gates[t]
+        dr, dz, dn = di[:, :hidden], di[:, hidden:2 * hidden], di[:, 2 * hidden:]
+        np.add(d_outputs[t], dh_next, out=dh)
+        np.subtract(previous[t], n, out=dz)
+        dz *= dh                                   # dL/dz = dh (h_{t-1} - n)
+        np.subtract(1, z, out=dn)
+        dn *= dh                                   # dL/dn = dh (1 - z)
+        np.multiply(n, n, out=scratch)
+        np.subtract(1, scratch, out=scratch)
+        dn *= scratch                              # through tanh: pre-activation of n
+        np.multiply(dn, cache.recurrent_n[t], out=dr)  # dL/dr = dn_pre (W_hn h + b_hn)
+        np.subtract(1, r, out=scratch)
+        scratch *= r
+        dr *= scratch
+        np.subtract(1, z, out=scratch)
+        scratch *= z
+        dz *= scratch
+        dre = d_recurrent[t]
+        dre[:, :2 * hidden] = di[:, :2 * hidden]
+        np.multiply(dn, r, out=dre[:, 2 * hidden:])  # the n block reaches W_hn through r
+        np.multiply(dh, z, out=dh_next)              # the direct path h_{t-1} -> h_t
+        dh_next += dre @ w_hh
+    rows_in = d_input_gates.reshape(steps * batch, 3 * hidden)
+    rows_rec = d_recurrent.reshape(steps * batch, 3 * hidden)
+    d_w_ih = rows_in.T @ x.reshape(steps * batch, features)
+    d_w_hh = rows_rec.T @ previous.reshape(steps * batch, hidden)
+    dx = (rows_in @ w_ih).reshape(steps, batch, features)
+    return (d_w_ih, d_w_hh, rows_in.sum(axis=0), rows_rec.sum(axis=0)), dx, (dh_next,)
+
+
+def gru_forward(
+    params: dict[str, np.ndarray], x: np.ndarray, h0: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, StackCache]:
+    """Forward pass of a (multi-layer, optionally bidirectional) GRU, PyTorch's layout.
+
+    ``x`` ``(T, B, D)``, ``h0`` ``(L * K, B, H)`` or None. Returns ``out`` ``(T, B, K * H)``
+    (read-only), ``h_n`` and the cache.
+    """
+    config = infer_config(params, gates=3)
+    x = check_input(x, config)
+    h0 = check_state("h0", h0, config, x.shape[1])
+    out, (h_n,), cache = stack_forward(params, x, (h0,), config.num_layers,
+                                       config.bidirectional, gru_direction_forward, "gru")
+    return out, h_n, cache
+
+
+def gru_backward(
+    params: dict[str, np.ndarray], cache: StackCache, d_out: np.ndarray,
+    d_h_n: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """BPTT for :func:`gru_forward`: every parameter's gradient, ``"input"`` and ``"h0"``."""
+    if not isinstance(cache, StackCache) or cache.kind != "gru":
+        raise TypeError(f"cache: expected the cache of gru_forward, got {type(cache).__name__}")
+    config = infer_config(params, gates=3)
+    d_h_n = check_state("d_h_n", d_h_n, config, cache.layers[0][0].x.shape[1])
+    grads, d_input, (d_h0,) = stack_backward(
+        params, cache, d_out, (d_h_n,), config.num_layers, config.bidirectional,
+        gru_direction_backward, config.hidden_size, config.dtype,
+    )
+    grads.update({"input": d_input, "h0": d_h0})
+    return grads

@@ -1,0 +1,214 @@
+"""The LSTM (Hochreiter & Schmidhuber, 1997; forget gate: Gers et al., 2000), functional form.
+
+PyTorch's equations and gate order (i, f, g, o), with ``W_ih`` ``(4H, D)`` and ``W_hh``
+``(4H, H)`` stacking the four gates' weights:
+
+    i = σ(W_ii x + b_ii + W_hi h + b_hi)     input gate
+    f = σ(W_if x + b_if + W_hf h + b_hf)     forget gate
+    g = tanh(W_ig x + b_ig + W_hg h + b_hg)  candidate cell
+    o = σ(W_io x + b_io + W_ho h + b_ho)     output gate
+    c_t = f ⊙ c_{t-1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)
+
+The fast path reorders the gates internally to (i, f, o, g), so that the three sigmoid gates
+are contiguous and all four activations are one ``tanh`` call (σ(z) = (1 + tanh(z/2)) / 2);
+the gradients are put back in PyTorch's order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnbook._stack import StackCache, stack_backward, stack_forward
+from rnnbook.functional import check_input, check_state, infer_config
+
+
+def _internal_order(hidden: int) -> np.ndarray:
+    """Rows of PyTorch's (i, f, g, o) blocks, rearranged as (i, f, o, g)."""
+    return np.concatenate([np.arange(0, 2 * hidden), np.arange(3 * hidden, 4 * hidden),
+                           np.arange(2 * hidden, 3 * hidden)])
+
+
+@dataclass(frozen=True)
+class LSTMDirectionCache:
+    """What BPTT keeps of one LSTM direction, in time order.
+
+    ``gates`` ``(T, B, 4H)`` holds the activated gates in the internal order (i, f, o, g);
+    ``cells`` ``(T + 1, B, H)`` and ``states`` ``(T + 1, B, H)`` hold the initial and the
+    ``T`` cell and hidden states (initial at index 0, or at index ``T`` when reversed);
+    ``tanh_cells`` ``(T, B, H)`` is ``tanh(c_t)``.
+    """
+
+    x: np.ndarray
+    gates: np.ndarray
+    cells: np.ndarray
+    tanh_cells: np.ndarray
+    states: np.ndarray
+    reverse: bool
+
+    def _now(self, buffer: np.ndarray) -> np.ndarray:
+        return buffer[:-1] if self.reverse else buffer[1:]
+
+    def _before(self, buffer: np.ndarray) -> np.ndarray:
+        return buffer[1:] if self.reverse else buffer[:-1]
+
+    @property
+    def outputs(self) -> np.ndarray:
+        return self._now(self.states)
+
+    @property
+    def last_states(self) -> tuple[np.ndarray, np.ndarray]:
+        index = 0 if self.reverse else -1
+        return self.states[index], self.cells[index]
+
+
+def lstm_direction_forward(x, weights, initial_states, reverse=False) -> LSTMDirectionCache:
+    """One direction of one LSTM layer; ``weights`` = (W_ih, W_hh, b_ih, b_hh), PyTorch's."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    h0, c0 = initial_states
+    steps, batch, features = x.shape
+    hidden = w_hh.shape[1]
+    order = _internal_order(hidden)
+    # The input projection of every step, in one product, with the gates reordered.
+    gates = np.matmul(x.reshape(steps * batch, features), w_ih[order].T)
+    gates += (b_ih + b_hh)[order]
+    gates = gates.reshape(steps, batch, 4 * hidden)
+    w_hh_t = np.ascontiguousarray(w_hh[order].T)  # (H, 4H)
+    states = np.empty((steps + 1, batch, hidden), dtype=x.dtype)
+    cells = np.empty((steps + 1, batch, hidden), dtype=x.dtype)
+    tanh_cells = np.empty((steps, batch, hidden), dtype=x.dtype)
+    recurrent = np.empty((batch, 4 * hidden), dtype=x.dtype)
+    scratch = np.empty((batch, hidden), dtype=x.dtype)
+    sig = slice(0, 3 * hidden)
+    if reverse:
+        states[steps], cells[steps] = h0, c0
+        time_order, read, write = range(steps - 1, -1, -1), 1, 0
+    else:
+        states[0], cells[0] = h0, c0
+        time_order, read, write = range(steps), 0, 1
+    for t in time_order:
+        a = gates[t]
+        np.matmul(states[t + read], w_hh_t, out=recurrent)
+        a += recurrent
+        a[:, sig] *= 0.5
+        np.tanh(a, out=a)  # tanh on all four gates at once
+        a[:, sig] *= 0.5
+        a[:, sig] += 0.5   # σ(z) = (1 + tanh(z/2)) / 2 on i, f, o
+        i, f, o, g = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        c_t = cells[t + write]
+        np.multiply(f, cells[t + read], out=c_t)
+        np.multiply(i, g, out=scratch)
+        c_t += scratch
+        np.tanh(c_t, out=tanh_cells[t])
+        np.multiply(o, tanh_cells[t], out=states[t + write])
+    return LSTMDirectionCache(x=x, gates=gates, cells=cells, tanh_cells=tanh_cells,
+                              states=states, reverse=reverse)
+
+
+def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_last_states):
+    """BPTT through one LSTM direction. Returns ``(d_weights, dx, (dh0, dc0))``.
+
+    Walking back, ``dh`` (from the output and from step ``t + 1``) reaches the cell through
+    ``h_t = o ⊙ tanh(c_t)``; the cell's gradient ``dc`` also arrives from ``c_{t+1}``
+    multiplied by the forget gate only, the "constant error carousel".
+    """
+    w_ih, w_hh, _, _ = weights
+    x = cache.x
+    steps, batch, features = x.shape
+    hidden = w_hh.shape[1]
+    order = _internal_order(hidden)
+    w_hh_internal = np.ascontiguousarray(w_hh[order])  # (4H, H)
+    d_gates = np.empty((steps, batch, 4 * hidden), dtype=x.dtype)
+    dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
+    dc_next = np.array(d_last_states[1], dtype=x.dtype, copy=True)
+    dh = np.empty((batch, hidden), dtype=x.dtype)
+    scratch = np.empty((batch, hidden), dtype=x.dtype)
+    sigmoid_slope = np.empty((batch, 3 * hidden), dtype=x.dtype)
+    cells_before = cache._before(cache.cells)
+    for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
+        a, tanh_c = cache.gates[t], cache.tanh_cells[t]
+        i, f, o, g = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        da = d_gates[t]
+        di, df, do, dg = (da[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        np.add(d_outputs[t], dh_next, out=dh)
+        np.multiply(dh, tanh_c, out=do)                      # d o
+        np.multiply(tanh_c, tanh_c, out=scratch)
+        np.subtract(1, scratch, out=scratch)
+        scratch *= o
+        scratch *= dh
+        dc_next += scratch                                   # dc = dc_next + dh o (1 - tanh^2 c)
+        np.multiply(dc_next, g, out=di)
+        np.multiply(dc_next, i, out=dg)
+        np.multiply(dc_next, cells_before[t], out=df)
+        dc_next *= f                                         # passed back to c_{t-1}
+        # Through the activations: σ' = s (1 - s) on i, f, o and tanh' = 1 - g^2 on g.
+        sigmoids = a[:, :3 * hidden]
+        np.subtract(1, sigmoids, out=sigmoid_slope)
+        sigmoid_slope *= sigmoids
+        da[:, :3 * hidden] *= sigmoid_slope
+        np.multiply(g, g, out=scratch)
+        np.subtract(1, scratch, out=scratch)
+        dg *= scratch
+        np.matmul(da, w_hh_internal, out=dh_next)
+    rows = d_gates.reshape(steps * batch, 4 * hidden)
+    previous = cache._before(cache.states).reshape(steps * batch, hidden)
+    d_w_ih = np.empty_like(w_ih)
+    d_w_hh = np.empty_like(w_hh)
+    d_b = np.empty(4 * hidden, dtype=x.dtype)
+    d_w_ih[order] = rows.T @ x.reshape(steps * batch, features)
+    d_w_hh[order] = rows.T @ previous
+    d_b[order] = rows.sum(axis=0)
+    dx = (rows @ w_ih[order]).reshape(steps, batch, features)
+    return (d_w_ih, d_w_hh, d_b, d_b.copy()), dx, (dh_next, dc_next)
+
+
+def lstm_forward(
+    params: dict[str, np.ndarray],
+    x: np.ndarray,
+    state: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], StackCache]:
+    """Forward pass of a (multi-layer, optionally bidirectional) LSTM, PyTorch's layout.
+
+    ``x`` ``(T, B, D)``; ``state`` is ``(h0, c0)``, each ``(L * K, B, H)``, or None for
+    zeros. Returns ``out`` ``(T, B, K * H)`` (read-only), ``(h_n, c_n)`` and the cache.
+    """
+    config = infer_config(params, gates=4)
+    x = check_input(x, config)
+    h0, c0 = (None, None) if state is None else _unpack(state)
+    h0 = check_state("h0", h0, config, x.shape[1])
+    c0 = check_state("c0", c0, config, x.shape[1])
+    out, (h_n, c_n), cache = stack_forward(params, x, (h0, c0), config.num_layers,
+                                           config.bidirectional, lstm_direction_forward, "lstm")
+    return out, (h_n, c_n), cache
+
+
+def lstm_backward(
+    params: dict[str, np.ndarray],
+    cache: StackCache,
+    d_out: np.ndarray,
+    d_state: tuple[np.ndarray | None, np.ndarray | None] | None = None,
+) -> dict[str, np.ndarray]:
+    """BPTT for :func:`lstm_forward`. ``d_state`` is ``(d_h_n, d_c_n)``; None means zero.
+
+    Returns every parameter's gradient, ``"input"``, ``"h0"`` and ``"c0"``.
+    """
+    if not isinstance(cache, StackCache) or cache.kind != "lstm":
+        raise TypeError(f"cache: expected the cache of lstm_forward, got {type(cache).__name__}")
+    config = infer_config(params, gates=4)
+    batch = cache.layers[0][0].x.shape[1]
+    d_h_n, d_c_n = (None, None) if d_state is None else _unpack(d_state, "d_state")
+    d_h_n = check_state("d_h_n", d_h_n, config, batch)
+    d_c_n = check_state("d_c_n", d_c_n, config, batch)
+    grads, d_input, (d_h0, d_c0) = stack_backward(
+        params, cache, d_out, (d_h_n, d_c_n), config.num_layers, config.bidirectional,
+        lstm_direction_backward, config.hidden_size, config.dtype,
+    )
+    grads.update({"input": d_input, "h0": d_h0, "c0": d_c0})
+    return grads
+
+
+def _unpack(pair, name="state"):
+    if not isinstance(pair, tuple | list) or len(pair) != 2:
+        raise TypeError(f"{name}: expected a pair (h, c), got {type(pair).__name__}")
+    return pair
