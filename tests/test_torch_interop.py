@@ -74,3 +74,54 @@ def test_losses_equal_torch():
     loss_t.backward()
     assert loss == pytest.approx(loss_t.item(), rel=1e-12)
     np.testing.assert_allclose(grad, prediction_t.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, True)])
+def test_lstm_outputs_and_gradients_equal_torch(num_layers, bidirectional):
+    rng = np.random.default_rng(2)
+    T, B, D, H = 6, 3, 4, 5
+    K = 2 if bidirectional else 1
+    ours = rnnbook.LSTM(D, H, num_layers, bidirectional, seed=1)
+    theirs = torch.nn.LSTM(D, H, num_layers, bidirectional=bidirectional, dtype=torch.float64)
+    theirs.load_state_dict({k: as_torch(v) for k, v in ours.params.items()}, strict=True)
+    x, h0, c0 = (rng.normal(size=s) for s in ((T, B, D), (num_layers * K, B, H), (num_layers * K, B, H)))
+    d_out, d_h, d_c = (rng.normal(size=s) for s in ((T, B, K * H), h0.shape, c0.shape))
+
+    out, (_, c_n) = ours.forward(x, (h0, c0))
+    grads = ours.backward(d_out, (d_h, d_c))
+    x_t, h0_t, c0_t = as_torch(x, True), as_torch(h0, True), as_torch(c0, True)
+    out_t, (h_t, c_t) = theirs(x_t, (h0_t, c0_t))
+    ((out_t * as_torch(d_out)).sum() + (h_t * as_torch(d_h)).sum()
+     + (c_t * as_torch(d_c)).sum()).backward()
+
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(c_n, c_t.detach().numpy(), rtol=1e-12, atol=1e-13)
+    for name, parameter in theirs.named_parameters():
+        np.testing.assert_allclose(grads[name], parameter.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for ours_name, tensor in (("input", x_t), ("h0", h0_t), ("c0", c0_t)):
+        np.testing.assert_allclose(grads[ours_name], tensor.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, True)])
+def test_gru_outputs_and_gradients_equal_torch(num_layers, bidirectional):
+    rng = np.random.default_rng(3)
+    T, B, D, H = 6, 3, 4, 5
+    K = 2 if bidirectional else 1
+    ours = rnnbook.GRU(D, H, num_layers, bidirectional, seed=1)
+    theirs = torch.nn.GRU(D, H, num_layers, bidirectional=bidirectional, dtype=torch.float64)
+    theirs.load_state_dict({k: as_torch(v) for k, v in ours.params.items()}, strict=True)
+    x, h0 = rng.normal(size=(T, B, D)), rng.normal(size=(num_layers * K, B, H))
+    d_out, d_h = rng.normal(size=(T, B, K * H)), rng.normal(size=h0.shape)
+
+    out, h_n = ours.forward(x, h0)
+    grads = ours.backward(d_out, d_h)
+    x_t, h0_t = as_torch(x, True), as_torch(h0, True)
+    out_t, h_t = theirs(x_t, h0_t)
+    ((out_t * as_torch(d_out)).sum() + (h_t * as_torch(d_h)).sum()).backward()
+
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(h_n, h_t.detach().numpy(), rtol=1e-12, atol=1e-13)
+    for name, parameter in theirs.named_parameters():
+        np.testing.assert_allclose(grads[name], parameter.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grads["input"], x_t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grads["h0"], h0_t.grad.numpy(), rtol=1e-10, atol=1e-12)
