@@ -1,11 +1,12 @@
-"""Forward + backward time of the vanilla RNN: the textbook loop, rnnbook's fast path, and
-torch.nn.RNN (when torch is installed) with the same weights.
+"""Forward + backward time of the RNN, LSTM and GRU: the textbook loop, rnnbook's fast path,
+and torch.nn (when torch is installed) with the same weights.
 
 Run it from the repository root:
 
     python benchmarks/bptt.py                 # the full table (a few minutes)
     python benchmarks/bptt.py --quick         # one size, fewer repeats
     python benchmarks/bptt.py --json out.json # also write the measurements to out.json
+    python benchmarks/bptt.py --cells lstm    # only some cells (rnn, lstm, gru)
 
 Each implementation is timed in a separate process: in one process, NumPy's and torch's
 idle BLAS threads compete for the cores and small matrix products slow down many times.
@@ -31,15 +32,18 @@ DTYPES = ["float32", "float64"]
 THREADS = 2
 
 
-def flops(T: int, B: int, D: int, H: int) -> float:
+CELLS = {"rnn": ("RNN", 1), "lstm": ("LSTM", 4), "gru": ("GRU", 3)}
+
+
+def flops(T: int, B: int, D: int, H: int, gates: int = 1) -> float:
     """Matrix-product FLOPs of forward + backward: 3 products with W_ih, 3 with W_hh."""
-    return 6.0 * T * B * H * (D + H)
+    return 6.0 * T * B * gates * H * (D + H)
 
 
-def problem(T, B, D, H, dtype, seed=0):
+def problem(T, B, D, H, dtype, seed=0, cell="rnn"):
     import rnnbook
 
-    rnn = rnnbook.RNN(D, H, dtype=dtype, seed=seed)
+    rnn = getattr(rnnbook, CELLS[cell][0])(D, H, dtype=dtype, seed=seed)
     rng = np.random.default_rng(seed + 1)
     x = rng.normal(size=(T, B, D)).astype(dtype)
     d_out = rng.normal(size=(T, B, H)).astype(dtype)
@@ -64,28 +68,29 @@ def gemm_rate(dtype: str, n: int = 1024, repeats: int = 5) -> float:
     return 2 * n**3 / median_time(lambda: a @ b, repeats) / 1e9
 
 
-def work_numpy(impl: str, T, B, D, H, dtype, repeats):
-    from rnnbook.functional import rnn_backward, rnn_forward
-    from rnnbook.reference import reference_rnn_backward, reference_rnn_forward
+def work_numpy(impl: str, cell, T, B, D, H, dtype, repeats):
+    from rnnbook import reference
 
-    rnn, x, d_out = problem(T, B, D, H, dtype)
+    rnn, x, d_out = problem(T, B, D, H, dtype, cell=cell)
     if impl == "fast":
         def run():
-            _, _, cache = rnn_forward(rnn.params, x)
-            rnn_backward(rnn.params, cache, d_out)
+            rnn.forward(x)
+            rnn.backward(d_out)
     else:
+        kind = cell
+        initial = (None, None) if cell == "lstm" else (None,)
+
         def run():
-            reference_rnn_forward(rnn.params, x)
-            reference_rnn_backward(rnn.params, x, None, d_out)
+            reference.reference_backward(kind, rnn.params, x, initial, d_out, initial)
     return {"seconds": median_time(run, repeats), "gemm_gflops": gemm_rate(dtype)}
 
 
-def work_torch(T, B, D, H, dtype, repeats):
+def work_torch(cell, T, B, D, H, dtype, repeats):
     import torch
 
     torch.set_num_threads(THREADS)
-    rnn, x, d_out = problem(T, B, D, H, dtype)
-    module = torch.nn.RNN(D, H).to(getattr(torch, dtype))
+    rnn, x, d_out = problem(T, B, D, H, dtype, cell=cell)
+    module = getattr(torch.nn, CELLS[cell][0])(D, H).to(getattr(torch, dtype))
     module.load_state_dict({k: torch.from_numpy(v) for k, v in rnn.params.items()})
     x_t = torch.from_numpy(x).requires_grad_(True)
     d_out_t = torch.from_numpy(d_out)
@@ -139,16 +144,16 @@ def worker(args) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
     T, B, D, H = args.size
     if args.worker == "torch":
-        result = work_torch(T, B, D, H, args.dtype, args.repeats)
+        result = work_torch(args.cell, T, B, D, H, args.dtype, args.repeats)
     elif args.worker == "memory":
         result = stored_activations()
     else:
-        result = work_numpy(args.worker, T, B, D, H, args.dtype, args.repeats)
+        result = work_numpy(args.worker, args.cell, T, B, D, H, args.dtype, args.repeats)
     print(json.dumps(result))
 
 
-def spawn(kind: str, size, dtype: str, repeats: int) -> dict | None:
-    command = [sys.executable, __file__, "--worker", kind, "--dtype", dtype,
+def spawn(kind: str, size, dtype: str, repeats: int, cell: str = "rnn") -> dict | None:
+    command = [sys.executable, __file__, "--worker", kind, "--dtype", dtype, "--cell", cell,
                "--repeats", str(repeats), "--size", *map(str, size)]
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), OPENBLAS_NUM_THREADS=str(THREADS))
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -169,6 +174,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one size, fewer repeats")
     parser.add_argument("--json", help="also write the measurements to this file")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
+    parser.add_argument("--cell", default="rnn", help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--dtype", default="float32", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, nargs=4, help=argparse.SUPPRESS)
@@ -184,29 +191,32 @@ def main() -> None:
     torch_note = "found" if torch_available else "not installed"
     print(f"{platform.machine()}, {os.cpu_count()} cores, NumPy {np.__version__}, "
           f"{THREADS} threads; torch {torch_note}")
-    header = ("| T, B, D, H | dtype | reference (s) | rnnbook (ms) | torch (ms) | rnnbook/torch "
-              "| speed-up vs reference | rnnbook GFLOP/s | % of GEMM rate |")
+    header = ("| cell | T, B, D, H | dtype | reference (s) | rnnbook (ms) | torch (ms) "
+              "| rnnbook/torch | speed-up vs reference | rnnbook GFLOP/s | % of GEMM rate |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
-    for size in sizes:
-        for dtype in DTYPES:
-            fast = spawn("fast", size, dtype, repeats)
-            reference = spawn("reference", size, dtype, max(1, repeats // 10))
-            torch_result = spawn("torch", size, dtype, repeats) if torch_available else None
-            gflops = flops(*size) / fast["seconds"] / 1e9
-            row = {
-                "size": size, "dtype": dtype,
-                "reference_s": reference["seconds"], "rnnbook_s": fast["seconds"],
-                "torch_s": torch_result["seconds"] if torch_result else None,
-                "gflops": gflops, "gemm_gflops": fast["gemm_gflops"],
-            }
-            rows.append(row)
-            ratio = f"{fast['seconds'] / row['torch_s']:.2f}" if torch_result else "n/a"
-            torch_ms = f"{1e3 * row['torch_s']:.1f}" if torch_result else "n/a"
-            print(f"| {', '.join(map(str, size))} | {dtype} | {reference['seconds']:.2f} | "
-                  f"{1e3 * fast['seconds']:.1f} | {torch_ms} | {ratio} | "
-                  f"{reference['seconds'] / fast['seconds']:.0f}x | {gflops:.1f} | "
-                  f"{100 * gflops / fast['gemm_gflops']:.0f}% |", flush=True)
+    for cell in args.cells:
+        gates = CELLS[cell][1]
+        for size in sizes:
+            for dtype in DTYPES:
+                fast = spawn("fast", size, dtype, repeats, cell)
+                reference = spawn("reference", size, dtype, max(1, repeats // 10), cell)
+                torch_result = (spawn("torch", size, dtype, repeats, cell)
+                                if torch_available else None)
+                gflops = flops(*size, gates) / fast["seconds"] / 1e9
+                row = {
+                    "cell": cell, "size": size, "dtype": dtype,
+                    "reference_s": reference["seconds"], "rnnbook_s": fast["seconds"],
+                    "torch_s": torch_result["seconds"] if torch_result else None,
+                    "gflops": gflops, "gemm_gflops": fast["gemm_gflops"],
+                }
+                rows.append(row)
+                ratio = f"{fast['seconds'] / row['torch_s']:.2f}" if torch_result else "n/a"
+                torch_ms = f"{1e3 * row['torch_s']:.1f}" if torch_result else "n/a"
+                print(f"| {CELLS[cell][0]} | {', '.join(map(str, size))} | {dtype} | "
+                      f"{reference['seconds']:.2f} | {1e3 * fast['seconds']:.1f} | {torch_ms} | "
+                      f"{ratio} | {reference['seconds'] / fast['seconds']:.0f}x | {gflops:.1f} | "
+                      f"{100 * gflops / fast['gemm_gflops']:.0f}% |", flush=True)
     memory = spawn("memory", (1000, 32, 64, 256), "float32", 1)
     print("\nStored for backward at T = 1000 (multiples of one T*B*H array): "
           f"rnnbook cache {memory['rnnbook_cache']:.2f}, rnnbook peak during forward+backward "

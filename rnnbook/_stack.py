@@ -2,9 +2,10 @@
 
 A cell (Elman, LSTM, GRU) supplies two functions for one direction of one layer:
 
-* ``forward(x, weights, initial_states, reverse) -> cache``, where ``weights`` is
+* ``forward(x, weights, initial_states, reverse, previous) -> cache``, where ``weights`` is
   ``(W_ih, W_hh, b_ih, b_hh)``, ``initial_states`` a tuple of ``(B, H)`` arrays (``(h0,)``
-  or ``(h0, c0)``), and the cache has ``outputs`` ``(T, B, H)`` and ``last_states``;
+  or ``(h0, c0)``), ``previous`` an earlier cache whose buffers may be reused (or None),
+  and the cache has ``outputs`` ``(T, B, H)`` and ``last_states``;
 * ``backward(cache, weights, d_outputs, d_last_states) -> (d_weights, dx, d_initial_states)``.
 
 This module runs them over ``num_layers`` layers, each read forwards and, when the network
@@ -44,14 +45,19 @@ def stack_forward(
     bidirectional: bool,
     forward: Callable[..., Any],
     kind: str,
+    recycle: StackCache | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, ...], StackCache]:
     """Run the cell over every layer and direction.
 
     ``initial_states`` holds arrays of shape ``(L * K, B, H)``; returns ``out``
     ``(T, B, K * H)`` (read-only, as it shares memory with the cache), the final states in
-    the same layout, and the cache.
+    the same layout, and the cache. ``recycle``, an earlier cache of the same network, lends
+    its buffers where nothing else refers to them (see ``_workspace.recycled``).
     """
     directions = 2 if bidirectional else 1
+    if recycle is not None and (recycle.kind != kind or len(recycle.layers) != num_layers
+                                or len(recycle.layers[0]) != directions):
+        recycle = None
     layers = []
     layer_input = x
     for layer in range(num_layers):
@@ -60,7 +66,8 @@ def stack_forward(
             weights = tuple(params[name] for name in param_names(layer, reverse))
             index = layer * directions + direction
             start = tuple(state[index] for state in initial_states)
-            caches.append(forward(layer_input, weights, start, reverse))
+            previous = recycle.layers[layer][direction] if recycle is not None else None
+            caches.append(forward(layer_input, weights, start, reverse, previous))
         layers.append(tuple(caches))
         if bidirectional:
             layer_input = np.concatenate([c.outputs for c in caches], axis=-1)

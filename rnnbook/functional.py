@@ -23,6 +23,7 @@ import numpy as np
 
 from rnnbook._checks import check_array, check_dtype
 from rnnbook._stack import StackCache, param_names, stack_backward, stack_forward
+from rnnbook._workspace import recycled, scratch
 from rnnbook.activations import Activation, get_activation
 
 RNN_NONLINEARITIES = ("tanh", "relu")
@@ -159,6 +160,7 @@ def direction_forward(
     h0: np.ndarray,
     activation: Activation,
     reverse: bool = False,
+    previous: DirectionCache | None = None,
 ) -> DirectionCache:
     """Run one direction of one layer over the sequence; no input checks (callers do them).
 
@@ -168,13 +170,13 @@ def direction_forward(
     steps, batch, features = x.shape
     hidden = weight_hh.shape[0]
     # The input projection of every time step in one large product, outside the loop.
-    z = np.matmul(x.reshape(steps * batch, features), weight_ih.T)
+    z = scratch("rnn.z", (steps, batch, hidden), x.dtype)
+    np.matmul(x.reshape(steps * batch, features), weight_ih.T, out=z.reshape(steps * batch, hidden))
     z += bias
-    z = z.reshape(steps, batch, hidden)
     # OpenBLAS is much slower on a transposed small operand: keep a contiguous W_hh^T.
     weight_hh_t = np.ascontiguousarray(weight_hh.T)
-    states = np.empty((steps + 1, batch, hidden), dtype=x.dtype)
-    recurrent = np.empty((batch, hidden), dtype=x.dtype)
+    states = recycled(previous, "states", (steps + 1, batch, hidden), x.dtype)
+    recurrent = scratch("rnn.recurrent", (batch, hidden), x.dtype)
     if reverse:
         states[steps] = h0
         order = range(steps - 1, -1, -1)
@@ -197,6 +199,7 @@ def rnn_forward(
     h0: np.ndarray | None = None,
     *,
     nonlinearity: str = "tanh",
+    recycle: RNNCache | None = None,
 ) -> tuple[np.ndarray, np.ndarray, RNNCache]:
     """Forward pass of a (multi-layer, optionally bidirectional) Elman RNN.
 
@@ -204,20 +207,22 @@ def rnn_forward(
     layer above reads the concatenated hidden states of the layer below.
 
     Returns ``out`` ``(T, B, K * H)`` (read-only: it shares memory with the cache),
-    ``h_n`` ``(L * K, B, H)`` and the cache for :func:`rnn_backward`.
+    ``h_n`` ``(L * K, B, H)`` and the cache for :func:`rnn_backward`. ``recycle``, the cache
+    of an earlier call that the caller will not use again, lends its memory.
     """
     activation = get_activation(nonlinearity, RNN_NONLINEARITIES)
     config = infer_config(params)
     x = check_input(x, config)
     h0 = check_state("h0", h0, config, x.shape[1])
 
-    def forward(layer_input, weights, start, reverse):
+    def forward(layer_input, weights, start, reverse, previous):
         w_ih, w_hh, b_ih, b_hh = weights
         return direction_forward(layer_input, w_ih, w_hh, b_ih + b_hh, start[0], activation,
-                                 reverse)
+                                 reverse, previous)
 
     out, (h_n,), cache = stack_forward(params, x, (h0,), config.num_layers,
-                                       config.bidirectional, forward, f"rnn_{nonlinearity}")
+                                       config.bidirectional, forward, f"rnn_{nonlinearity}",
+                                       recycle)
     return out, h_n, cache
 
 
@@ -240,8 +245,8 @@ def direction_backward(
     outputs = cache.outputs
     steps, batch, features = x.shape
     hidden = weight_hh.shape[0]
-    delta = np.empty((steps, batch, hidden), dtype=x.dtype)
-    derivative = np.empty((batch, hidden), dtype=x.dtype)
+    delta = scratch("rnn.delta", (steps, batch, hidden), x.dtype)
+    derivative = scratch("rnn.derivative", (batch, hidden), x.dtype)
     dh_next = np.array(d_last, dtype=x.dtype, copy=True)
     for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
         delta_t = delta[t]

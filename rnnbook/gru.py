@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnbook._stack import StackCache, stack_backward, stack_forward
+from rnnbook._workspace import recycled, scratch
 from rnnbook.functional import check_input, check_state, infer_config
 
 
@@ -50,23 +51,24 @@ class GRUDirectionCache:
         return (self.states[0] if self.reverse else self.states[-1],)
 
 
-def gru_direction_forward(x, weights, initial_states, reverse=False) -> GRUDirectionCache:
+def gru_direction_forward(x, weights, initial_states, reverse=False, previous=None):
     """One direction of one GRU layer; ``weights`` = (W_ih, W_hh, b_ih, b_hh), PyTorch's."""
     w_ih, w_hh, b_ih, b_hh = weights
     (h0,) = initial_states
     steps, batch, features = x.shape
     hidden = w_hh.shape[1]
     # Input projections of every step, hoisted; b_hr and b_hz join them (they add), b_hn not.
-    gates = np.matmul(x.reshape(steps * batch, features), w_ih.T)
+    gates = recycled(previous, "gates", (steps, batch, 3 * hidden), x.dtype)
+    np.matmul(x.reshape(steps * batch, features), w_ih.T,
+              out=gates.reshape(steps * batch, 3 * hidden))
     gates += b_ih
-    gates[:, :2 * hidden] += b_hh[:2 * hidden]
-    gates = gates.reshape(steps, batch, 3 * hidden)
+    gates[..., :2 * hidden] += b_hh[:2 * hidden]
     w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, 3H)
     b_hn = b_hh[2 * hidden:]
-    states = np.empty((steps + 1, batch, hidden), dtype=x.dtype)
-    recurrent_n = np.empty((steps, batch, hidden), dtype=x.dtype)
-    recurrent = np.empty((batch, 3 * hidden), dtype=x.dtype)
-    scratch = np.empty((batch, hidden), dtype=x.dtype)
+    states = recycled(previous, "states", (steps + 1, batch, hidden), x.dtype)
+    recurrent_n = recycled(previous, "recurrent_n", (steps, batch, hidden), x.dtype)
+    recurrent = scratch("gru.recurrent", (batch, 3 * hidden), x.dtype)
+    work = scratch("gru.work", (batch, hidden), x.dtype)
     if reverse:
         states[steps] = h0
         time_order, read, write = range(steps - 1, -1, -1), 1, 0
@@ -85,8 +87,8 @@ def gru_direction_forward(x, weights, initial_states, reverse=False) -> GRUDirec
         rz += 0.5  # σ(z) = (1 + tanh(z/2)) / 2 on r and z together
         r, z, n = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:]
         np.add(recurrent[:, 2 * hidden:], b_hn, out=recurrent_n[t])
-        np.multiply(r, recurrent_n[t], out=scratch)
-        n += scratch
+        np.multiply(r, recurrent_n[t], out=work)
+        n += work
         np.tanh(n, out=n)
         h_t = states[t + write]
         np.subtract(h_prev, n, out=h_t)
@@ -102,11 +104,11 @@ def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_
     x = cache.x
     steps, batch, features = x.shape
     hidden = w_hh.shape[1]
-    d_input_gates = np.empty((steps, batch, 3 * hidden), dtype=x.dtype)
-    d_recurrent = np.empty((steps, batch, 3 * hidden), dtype=x.dtype)
+    d_input_gates = scratch("gru.d_input_gates", (steps, batch, 3 * hidden), x.dtype)
+    d_recurrent = scratch("gru.d_recurrent", (steps, batch, 3 * hidden), x.dtype)
     dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
-    dh = np.empty((batch, hidden), dtype=x.dtype)
-    scratch = np.empty((batch, hidden), dtype=x.dtype)
+    dh = scratch("gru.dh", (batch, hidden), x.dtype)
+    work = scratch("gru.work", (batch, hidden), x.dtype)
     previous = cache.previous
     for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
         a = cache.gates[t]
@@ -118,16 +120,16 @@ def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_
         dz *= dh                                   # dL/dz = dh (h_{t-1} - n)
         np.subtract(1, z, out=dn)
         dn *= dh                                   # dL/dn = dh (1 - z)
-        np.multiply(n, n, out=scratch)
-        np.subtract(1, scratch, out=scratch)
-        dn *= scratch                              # through tanh: pre-activation of n
+        np.multiply(n, n, out=work)
+        np.subtract(1, work, out=work)
+        dn *= work                              # through tanh: pre-activation of n
         np.multiply(dn, cache.recurrent_n[t], out=dr)  # dL/dr = dn_pre (W_hn h + b_hn)
-        np.subtract(1, r, out=scratch)
-        scratch *= r
-        dr *= scratch
-        np.subtract(1, z, out=scratch)
-        scratch *= z
-        dz *= scratch
+        np.subtract(1, r, out=work)
+        work *= r
+        dr *= work
+        np.subtract(1, z, out=work)
+        work *= z
+        dz *= work
         dre = d_recurrent[t]
         dre[:, :2 * hidden] = di[:, :2 * hidden]
         np.multiply(dn, r, out=dre[:, 2 * hidden:])  # the n block reaches W_hn through r
@@ -142,7 +144,8 @@ def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_
 
 
 def gru_forward(
-    params: dict[str, np.ndarray], x: np.ndarray, h0: np.ndarray | None = None
+    params: dict[str, np.ndarray], x: np.ndarray, h0: np.ndarray | None = None,
+    *, recycle: StackCache | None = None,
 ) -> tuple[np.ndarray, np.ndarray, StackCache]:
     """Forward pass of a (multi-layer, optionally bidirectional) GRU, PyTorch's layout.
 
@@ -153,7 +156,8 @@ def gru_forward(
     x = check_input(x, config)
     h0 = check_state("h0", h0, config, x.shape[1])
     out, (h_n,), cache = stack_forward(params, x, (h0,), config.num_layers,
-                                       config.bidirectional, gru_direction_forward, "gru")
+                                       config.bidirectional, gru_direction_forward, "gru",
+                                       recycle)
     return out, h_n, cache
 
 

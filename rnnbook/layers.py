@@ -122,7 +122,7 @@ class RNN(_Recurrent):
         that ``backward`` needs.
         """
         out, h_n, self._cache = F.rnn_forward(
-            self.params, x, h0, nonlinearity=self.nonlinearity
+            self.params, x, h0, nonlinearity=self.nonlinearity, recycle=self._cache
         )
         return out, h_n
 
@@ -150,7 +150,7 @@ class LSTM(_Recurrent):
 
     def forward(self, x, state=None):
         """``x`` ``(T, B, D)``; ``state`` ``(h0, c0)``, each ``(L * K, B, H)``, or None."""
-        out, state_n, self._cache = lstm_forward(self.params, x, state)
+        out, state_n, self._cache = lstm_forward(self.params, x, state, recycle=self._cache)
         return out, state_n
 
     def backward(self, d_out, d_state=None):
@@ -171,7 +171,7 @@ class GRU(_Recurrent):
 
     def forward(self, x, h0=None):
         """``x`` ``(T, B, D)``, ``h0`` ``(L * K, B, H)`` or None; returns ``out, h_n``."""
-        out, h_n, self._cache = gru_forward(self.params, x, h0)
+        out, h_n, self._cache = gru_forward(self.params, x, h0, recycle=self._cache)
         return out, h_n
 
     def backward(self, d_out, d_h_n=None):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnbook._stack import StackCache, stack_backward, stack_forward
+from rnnbook._workspace import recycled, scratch
 from rnnbook.functional import check_input, check_state, infer_config
 
 
@@ -63,23 +64,28 @@ class LSTMDirectionCache:
         return self.states[index], self.cells[index]
 
 
-def lstm_direction_forward(x, weights, initial_states, reverse=False) -> LSTMDirectionCache:
+def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=None):
     """One direction of one LSTM layer; ``weights`` = (W_ih, W_hh, b_ih, b_hh), PyTorch's."""
     w_ih, w_hh, b_ih, b_hh = weights
     h0, c0 = initial_states
     steps, batch, features = x.shape
     hidden = w_hh.shape[1]
     order = _internal_order(hidden)
-    # The input projection of every step, in one product, with the gates reordered.
-    gates = np.matmul(x.reshape(steps * batch, features), w_ih[order].T)
-    gates += (b_ih + b_hh)[order]
-    gates = gates.reshape(steps, batch, 4 * hidden)
-    w_hh_t = np.ascontiguousarray(w_hh[order].T)  # (H, 4H)
-    states = np.empty((steps + 1, batch, hidden), dtype=x.dtype)
-    cells = np.empty((steps + 1, batch, hidden), dtype=x.dtype)
-    tanh_cells = np.empty((steps, batch, hidden), dtype=x.dtype)
-    recurrent = np.empty((batch, 4 * hidden), dtype=x.dtype)
-    scratch = np.empty((batch, hidden), dtype=x.dtype)
+    # Gates reordered to (i, f, o, g), and the sigmoid rows halved: then one tanh over all
+    # four gates gives tanh(z/2) on i, f, o, from which σ(z) = (1 + tanh(z/2)) / 2.
+    scale = np.ones((4 * hidden, 1), dtype=x.dtype)
+    scale[:3 * hidden] = 0.5
+    # The input projection of every step, in one product.
+    gates = recycled(previous, "gates", (steps, batch, 4 * hidden), x.dtype)
+    np.matmul(x.reshape(steps * batch, features), (scale * w_ih[order]).T,
+              out=gates.reshape(steps * batch, 4 * hidden))
+    gates += scale[:, 0] * (b_ih + b_hh)[order]
+    w_hh_t = np.ascontiguousarray((scale * w_hh[order]).T)  # (H, 4H)
+    states = recycled(previous, "states", (steps + 1, batch, hidden), x.dtype)
+    cells = recycled(previous, "cells", (steps + 1, batch, hidden), x.dtype)
+    tanh_cells = recycled(previous, "tanh_cells", (steps, batch, hidden), x.dtype)
+    recurrent = scratch("lstm.recurrent", (batch, 4 * hidden), x.dtype)
+    work = scratch("lstm.work", (batch, hidden), x.dtype)
     sig = slice(0, 3 * hidden)
     if reverse:
         states[steps], cells[steps] = h0, c0
@@ -91,15 +97,14 @@ def lstm_direction_forward(x, weights, initial_states, reverse=False) -> LSTMDir
         a = gates[t]
         np.matmul(states[t + read], w_hh_t, out=recurrent)
         a += recurrent
-        a[:, sig] *= 0.5
-        np.tanh(a, out=a)  # tanh on all four gates at once
+        np.tanh(a, out=a)  # tanh(z/2) on i, f, o and tanh(z) on g, in one call
         a[:, sig] *= 0.5
         a[:, sig] += 0.5   # σ(z) = (1 + tanh(z/2)) / 2 on i, f, o
         i, f, o, g = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
         c_t = cells[t + write]
         np.multiply(f, cells[t + read], out=c_t)
-        np.multiply(i, g, out=scratch)
-        c_t += scratch
+        np.multiply(i, g, out=work)
+        c_t += work
         np.tanh(c_t, out=tanh_cells[t])
         np.multiply(o, tanh_cells[t], out=states[t + write])
     return LSTMDirectionCache(x=x, gates=gates, cells=cells, tanh_cells=tanh_cells,
@@ -119,12 +124,12 @@ def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_las
     hidden = w_hh.shape[1]
     order = _internal_order(hidden)
     w_hh_internal = np.ascontiguousarray(w_hh[order])  # (4H, H)
-    d_gates = np.empty((steps, batch, 4 * hidden), dtype=x.dtype)
+    d_gates = scratch("lstm.d_gates", (steps, batch, 4 * hidden), x.dtype)
     dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
     dc_next = np.array(d_last_states[1], dtype=x.dtype, copy=True)
-    dh = np.empty((batch, hidden), dtype=x.dtype)
-    scratch = np.empty((batch, hidden), dtype=x.dtype)
-    sigmoid_slope = np.empty((batch, 3 * hidden), dtype=x.dtype)
+    dh = scratch("lstm.dh", (batch, hidden), x.dtype)
+    work = scratch("lstm.work", (batch, hidden), x.dtype)
+    sigmoid_slope = scratch("lstm.sigmoid_slope", (batch, 3 * hidden), x.dtype)
     cells_before = cache._before(cache.cells)
     for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
         a, tanh_c = cache.gates[t], cache.tanh_cells[t]
@@ -133,11 +138,11 @@ def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_las
         di, df, do, dg = (da[:, k * hidden:(k + 1) * hidden] for k in range(4))
         np.add(d_outputs[t], dh_next, out=dh)
         np.multiply(dh, tanh_c, out=do)                      # d o
-        np.multiply(tanh_c, tanh_c, out=scratch)
-        np.subtract(1, scratch, out=scratch)
-        scratch *= o
-        scratch *= dh
-        dc_next += scratch                                   # dc = dc_next + dh o (1 - tanh^2 c)
+        np.multiply(tanh_c, tanh_c, out=work)
+        np.subtract(1, work, out=work)
+        work *= o
+        work *= dh
+        dc_next += work                                   # dc = dc_next + dh o (1 - tanh^2 c)
         np.multiply(dc_next, g, out=di)
         np.multiply(dc_next, i, out=dg)
         np.multiply(dc_next, cells_before[t], out=df)
@@ -147,9 +152,9 @@ def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_las
         np.subtract(1, sigmoids, out=sigmoid_slope)
         sigmoid_slope *= sigmoids
         da[:, :3 * hidden] *= sigmoid_slope
-        np.multiply(g, g, out=scratch)
-        np.subtract(1, scratch, out=scratch)
-        dg *= scratch
+        np.multiply(g, g, out=work)
+        np.subtract(1, work, out=work)
+        dg *= work
         np.matmul(da, w_hh_internal, out=dh_next)
     rows = d_gates.reshape(steps * batch, 4 * hidden)
     previous = cache._before(cache.states).reshape(steps * batch, hidden)
@@ -167,6 +172,8 @@ def lstm_forward(
     params: dict[str, np.ndarray],
     x: np.ndarray,
     state: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    recycle: StackCache | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], StackCache]:
     """Forward pass of a (multi-layer, optionally bidirectional) LSTM, PyTorch's layout.
 
@@ -179,7 +186,8 @@ def lstm_forward(
     h0 = check_state("h0", h0, config, x.shape[1])
     c0 = check_state("c0", c0, config, x.shape[1])
     out, (h_n, c_n), cache = stack_forward(params, x, (h0, c0), config.num_layers,
-                                           config.bidirectional, lstm_direction_forward, "lstm")
+                                           config.bidirectional, lstm_direction_forward, "lstm",
+                                           recycle)
     return out, (h_n, c_n), cache
 
 

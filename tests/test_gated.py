@@ -183,3 +183,26 @@ class TestBadInput:
         _, _, cache = gru_forward(rnnbook.GRU(2, 3).params, np.zeros((4, 1, 2)))
         with pytest.raises(TypeError, match="cache: expected the cache of lstm_forward"):
             lstm_backward(rnnbook.LSTM(2, 3).params, cache, np.zeros((4, 1, 3)))
+
+
+@pytest.mark.parametrize("cls", [rnnbook.RNN, rnnbook.LSTM, rnnbook.GRU])
+def test_layers_reuse_memory_only_when_nobody_holds_it(cls):
+    layer = cls(3, 4, seed=0)
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=(5, 2, 3)), rng.normal(size=(5, 2, 3))
+    out1, _ = layer.forward(x1)
+    kept = out1.copy()
+    out2, _ = layer.forward(x2)  # out1 is still held: its memory must not be reused
+    np.testing.assert_array_equal(out1, kept)
+    assert not np.shares_memory(out1, out2)
+    del out1
+    address = layer._cache.layers[0][0].states.ctypes.data
+    del out2
+    layer.forward(x1)  # nothing outside the layer refers to the last buffers now
+    assert layer._cache.layers[0][0].states.ctypes.data == address
+    # ...and the results are those of a fresh layer.
+    fresh = cls(3, 4, seed=0)
+    np.testing.assert_allclose(layer.forward(x2)[0], fresh.forward(x2)[0], rtol=0, atol=0)
+    d_out = rng.normal(size=(5, 2, 4))
+    for name, value in layer.backward(d_out).items():
+        np.testing.assert_array_equal(value, fresh.backward(d_out)[name])
