@@ -32,3 +32,31 @@ def sine_waves(
     if noise:
         wave = wave + noise * rng.normal(size=wave.shape)
     return wave[:-1, :, None], wave[1:, :, None]
+
+
+def adding_problem(
+    batch: int, steps: int, seed: Seed = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The adding problem (Hochreiter & Schmidhuber, 1997): a long-lag regression task.
+
+    Each sequence has two channels: random values in ``[0, 1)`` and a marker that is 1 at
+    exactly two steps, one in the first half and one in the second. The target is the sum
+    of the two marked values. Returns ``x`` ``(T, B, 2)`` and ``y`` ``(B, 1)``; predicting
+    the constant 1 gives a mean squared error of about 1/6.
+    """
+    batch = check_positive_int("batch", batch)
+    steps = check_positive_int("steps", steps)
+    if steps < 2:
+        raise ValueError(f"steps: expected at least 2 (two marked positions), got {steps}")
+    rng = make_rng(seed)
+    values = rng.uniform(0, 1, size=(steps, batch))
+    half = steps // 2
+    first = rng.integers(0, half, size=batch)
+    second = rng.integers(half, steps, size=batch)
+    markers = np.zeros((steps, batch))
+    columns = np.arange(batch)
+    markers[first, columns] = 1.0
+    markers[second, columns] = 1.0
+    x = np.stack([values, markers], axis=-1)
+    y = (values[first, columns] + values[second, columns])[:, None]
+    return x, y

@@ -30,3 +30,15 @@ def test_sine_waves_bad_arguments():
         sine_waves(2, 0)
     with pytest.raises(ValueError, match="min_period, max_period"):
         sine_waves(2, 5, min_period=10, max_period=5)
+
+
+def test_adding_problem():
+    from rnnbook.tasks import adding_problem
+
+    x, y = adding_problem(8, 20, seed=0)
+    assert x.shape == (20, 8, 2) and y.shape == (8, 1)
+    assert np.all(x[:, :, 1].sum(axis=0) == 2)
+    assert np.all(x[:10, :, 1].sum(axis=0) == 1)  # one marker in each half
+    np.testing.assert_allclose(y[:, 0], (x[:, :, 0] * x[:, :, 1]).sum(axis=0))
+    with pytest.raises(ValueError, match="steps: expected at least 2"):
+        adding_problem(2, 1)
