@@ -61,8 +61,9 @@ def gru_direction_forward(x, weights, initial_states, reverse=False, previous=No
     gates = recycled(previous, "gates", (steps, batch, 3 * hidden), x.dtype)
     np.matmul(x.reshape(steps * batch, features), w_ih.T,
               out=gates.reshape(steps * batch, 3 * hidden))
-    gates += b_ih
-    gates[..., :2 * hidden] += b_hh[:2 * hidden]
+    bias = b_ih.copy()
+    bias[:2 * hidden] += b_hh[:2 * hidden]
+    gates += bias
     w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, 3H)
     b_hn = b_hh[2 * hidden:]
     states = recycled(previous, "states", (steps + 1, batch, hidden), x.dtype)
@@ -99,48 +100,54 @@ def gru_direction_forward(x, weights, initial_states, reverse=False, previous=No
 
 
 def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_states):
-    """BPTT through one GRU direction. Returns ``(d_weights, dx, (dh0,))``."""
+    """BPTT through one GRU direction. Returns ``(d_weights, dx, (dh0,))``.
+
+    The gradients of the gate pre-activations are stored once per step as four blocks,
+    ``[dn, dr, dz, dn_rec]``: the input side reads the first three (the n, r, z rows of
+    ``W_ih``) and the recurrent side the last three (the r, z, n rows of ``W_hh``), so
+    ``dr`` and ``dz``, which both sides share, are neither copied nor stored twice.
+    ``dn_rec = r * dn`` is what reaches ``W_hn h + b_hn`` through the reset gate.
+    """
     w_ih, w_hh, _, _ = weights
     x = cache.x
     steps, batch, features = x.shape
-    hidden = w_hh.shape[1]
-    d_input_gates = scratch("gru.d_input_gates", (steps, batch, 3 * hidden), x.dtype)
-    d_recurrent = scratch("gru.d_recurrent", (steps, batch, 3 * hidden), x.dtype)
+    H = w_hh.shape[1]
+    blocks = scratch("gru.d_gates", (steps, batch, 4 * H), x.dtype)
     dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
-    dh = scratch("gru.dh", (batch, hidden), x.dtype)
-    work = scratch("gru.work", (batch, hidden), x.dtype)
+    dh = scratch("gru.dh", (batch, H), x.dtype)
+    work = scratch("gru.work", (batch, H), x.dtype)
+    slope = scratch("gru.slope", (batch, 2 * H), x.dtype)
     previous = cache.previous
     for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
         a = cache.gates[t]
-        r, z, n = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:]
-        di = d_input_gates[t]
-        dr, dz, dn = di[:, :hidden], di[:, hidden:2 * hidden], di[:, 2 * hidden:]
+        rz, z, n = a[:, :2 * H], a[:, H:2 * H], a[:, 2 * H:]
+        g = blocks[t]
+        dn, drz, dn_rec = g[:, :H], g[:, H:3 * H], g[:, 3 * H:]
+        dr, dz = g[:, H:2 * H], g[:, 2 * H:3 * H]
         np.add(d_outputs[t], dh_next, out=dh)
         np.subtract(previous[t], n, out=dz)
         dz *= dh                                   # dL/dz = dh (h_{t-1} - n)
-        np.subtract(1, z, out=dn)
-        dn *= dh                                   # dL/dn = dh (1 - z)
+        np.subtract(1, rz, out=slope)              # 1 - r and 1 - z together
+        np.multiply(slope[:, H:], dh, out=dn)      # dL/dn = dh (1 - z)
         np.multiply(n, n, out=work)
         np.subtract(1, work, out=work)
-        dn *= work                              # through tanh: pre-activation of n
-        np.multiply(dn, cache.recurrent_n[t], out=dr)  # dL/dr = dn_pre (W_hn h + b_hn)
-        np.subtract(1, r, out=work)
-        work *= r
-        dr *= work
-        np.subtract(1, z, out=work)
-        work *= z
-        dz *= work
-        dre = d_recurrent[t]
-        dre[:, :2 * hidden] = di[:, :2 * hidden]
-        np.multiply(dn, r, out=dre[:, 2 * hidden:])  # the n block reaches W_hn through r
-        np.multiply(dh, z, out=dh_next)              # the direct path h_{t-1} -> h_t
-        dh_next += dre @ w_hh
-    rows_in = d_input_gates.reshape(steps * batch, 3 * hidden)
-    rows_rec = d_recurrent.reshape(steps * batch, 3 * hidden)
-    d_w_ih = rows_in.T @ x.reshape(steps * batch, features)
-    d_w_hh = rows_rec.T @ previous.reshape(steps * batch, hidden)
-    dx = (rows_in @ w_ih).reshape(steps, batch, features)
-    return (d_w_ih, d_w_hh, rows_in.sum(axis=0), rows_rec.sum(axis=0)), dx, (dh_next,)
+        dn *= work                                 # through tanh: pre-activation of n
+        np.multiply(dn, cache.recurrent_n[t], out=dr)  # dL/dr = dn (W_hn h + b_hn)
+        slope *= rz
+        drz *= slope                               # through both sigmoids at once
+        np.multiply(dn, a[:, :H], out=dn_rec)      # the n block reaches W_hn through r
+        np.multiply(dh, z, out=dh_next)            # the direct path h_{t-1} -> h_t
+        dh_next += g[:, H:] @ w_hh
+    rows = blocks.reshape(steps * batch, 4 * H)
+    rows_in, rows_rec = rows[:, :3 * H], rows[:, H:]     # input side (n, r, z); recurrent (r, z, n)
+    input_order = np.concatenate([np.arange(2 * H, 3 * H), np.arange(0, 2 * H)])  # n, r, z
+    d_w_ih = np.empty_like(w_ih)
+    d_w_ih[input_order] = rows_in.T @ x.reshape(steps * batch, features)
+    d_b_ih = np.empty(3 * H, dtype=x.dtype)
+    d_b_ih[input_order] = rows_in.sum(axis=0)
+    d_w_hh = rows_rec.T @ previous.reshape(steps * batch, H)
+    dx = (rows_in @ w_ih[input_order]).reshape(steps, batch, features)
+    return (d_w_ih, d_w_hh, d_b_ih, rows_rec.sum(axis=0)), dx, (dh_next,)
 
 
 def gru_forward(
