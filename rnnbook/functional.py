@@ -131,17 +131,28 @@ class DirectionCache:
     states: np.ndarray  # (T + 1, B, H)
     reverse: bool
 
+    def _now(self, buffer: np.ndarray) -> np.ndarray:
+        """The values written at steps 1..T of a ``(T + 1, ...)`` buffer, in time order."""
+        return buffer[:-1] if self.reverse else buffer[1:]
+
+    def _before(self, buffer: np.ndarray) -> np.ndarray:
+        """The values each step read: the initial one and all but the last written."""
+        return buffer[1:] if self.reverse else buffer[:-1]
+
+    def _final(self, buffer: np.ndarray) -> np.ndarray:
+        return buffer[0] if self.reverse else buffer[-1]
+
     @property
     def outputs(self) -> np.ndarray:
-        return self.states[:-1] if self.reverse else self.states[1:]
+        return self._now(self.states)
 
     @property
     def previous(self) -> np.ndarray:
-        return self.states[1:] if self.reverse else self.states[:-1]
+        return self._before(self.states)
 
     @property
     def last(self) -> np.ndarray:
-        return self.states[0] if self.reverse else self.states[-1]
+        return self._final(self.states)
 
     @property
     def last_states(self) -> tuple[np.ndarray]:

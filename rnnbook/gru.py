@@ -20,35 +20,18 @@ import numpy as np
 
 from rnnbook._stack import StackCache, stack_backward, stack_forward
 from rnnbook._workspace import recycled, scratch
-from rnnbook.functional import check_input, check_state, infer_config
+from rnnbook.functional import DirectionCache, check_input, check_state, infer_config
 
 
 @dataclass(frozen=True)
-class GRUDirectionCache:
-    """What BPTT keeps of one GRU direction, in time order.
-
-    ``gates`` ``(T, B, 3H)``: r, z (activated) and n; ``recurrent_n`` ``(T, B, H)``:
-    ``W_hn h_{t-1} + b_hn``, which the reset gate multiplied; ``states`` ``(T + 1, B, H)``
-    as for the vanilla RNN.
+class GRUDirectionCache(DirectionCache):
+    """What BPTT keeps of one GRU direction: the states as for the vanilla RNN, plus
+    ``gates`` ``(T, B, 3H)`` (r and z activated, and n) and ``recurrent_n`` ``(T, B, H)``,
+    the term ``W_hn h_{t-1} + b_hn`` that the reset gate multiplied.
     """
 
-    x: np.ndarray
     gates: np.ndarray
     recurrent_n: np.ndarray
-    states: np.ndarray
-    reverse: bool
-
-    @property
-    def outputs(self) -> np.ndarray:
-        return self.states[:-1] if self.reverse else self.states[1:]
-
-    @property
-    def previous(self) -> np.ndarray:
-        return self.states[1:] if self.reverse else self.states[:-1]
-
-    @property
-    def last_states(self) -> tuple[np.ndarray]:
-        return (self.states[0] if self.reverse else self.states[-1],)
 
 
 def gru_direction_forward(x, weights, initial_states, reverse=False, previous=None):
@@ -95,8 +78,8 @@ def gru_direction_forward(x, weights, initial_states, reverse=False, previous=No
         np.subtract(h_prev, n, out=h_t)
         h_t *= z
         h_t += n  # h_t = n + z (h_{t-1} - n)
-    return GRUDirectionCache(x=x, gates=gates, recurrent_n=recurrent_n, states=states,
-                             reverse=reverse)
+    return GRUDirectionCache(x=x, states=states, reverse=reverse, gates=gates,
+                             recurrent_n=recurrent_n)
 
 
 def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_states):

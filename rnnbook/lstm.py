@@ -22,7 +22,7 @@ import numpy as np
 
 from rnnbook._stack import StackCache, stack_backward, stack_forward
 from rnnbook._workspace import recycled, scratch
-from rnnbook.functional import check_input, check_state, infer_config
+from rnnbook.functional import DirectionCache, check_input, check_state, infer_config
 
 
 def _internal_order(hidden: int) -> np.ndarray:
@@ -32,36 +32,20 @@ def _internal_order(hidden: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class LSTMDirectionCache:
-    """What BPTT keeps of one LSTM direction, in time order.
-
-    ``gates`` ``(T, B, 4H)`` holds the activated gates in the internal order (i, f, o, g);
-    ``cells`` ``(T + 1, B, H)`` and ``states`` ``(T + 1, B, H)`` hold the initial and the
-    ``T`` cell and hidden states (initial at index 0, or at index ``T`` when reversed);
-    ``tanh_cells`` ``(T, B, H)`` is ``tanh(c_t)``.
+class LSTMDirectionCache(DirectionCache):
+    """What BPTT keeps of one LSTM direction, in time order: the hidden states as for the
+    vanilla RNN, plus ``gates`` ``(T, B, 4H)`` (activated, in the internal order
+    i, f, o, g), ``cells`` ``(T + 1, B, H)`` (initial cell state included, placed like the
+    initial hidden state) and ``tanh_cells`` ``(T, B, H)``, that is ``tanh(c_t)``.
     """
 
-    x: np.ndarray
     gates: np.ndarray
     cells: np.ndarray
     tanh_cells: np.ndarray
-    states: np.ndarray
-    reverse: bool
-
-    def _now(self, buffer: np.ndarray) -> np.ndarray:
-        return buffer[:-1] if self.reverse else buffer[1:]
-
-    def _before(self, buffer: np.ndarray) -> np.ndarray:
-        return buffer[1:] if self.reverse else buffer[:-1]
-
-    @property
-    def outputs(self) -> np.ndarray:
-        return self._now(self.states)
 
     @property
     def last_states(self) -> tuple[np.ndarray, np.ndarray]:
-        index = 0 if self.reverse else -1
-        return self.states[index], self.cells[index]
+        return self._final(self.states), self._final(self.cells)
 
 
 def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=None):
@@ -107,8 +91,8 @@ def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=N
         c_t += work
         np.tanh(c_t, out=tanh_cells[t])
         np.multiply(o, tanh_cells[t], out=states[t + write])
-    return LSTMDirectionCache(x=x, gates=gates, cells=cells, tanh_cells=tanh_cells,
-                              states=states, reverse=reverse)
+    return LSTMDirectionCache(x=x, states=states, reverse=reverse, gates=gates, cells=cells,
+                              tanh_cells=tanh_cells)
 
 
 def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_last_states):
