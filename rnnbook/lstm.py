@@ -34,9 +34,12 @@ def _internal_order(hidden: int) -> np.ndarray:
 @dataclass(frozen=True)
 class LSTMDirectionCache(DirectionCache):
     """What BPTT keeps of one LSTM direction, in time order: the hidden states as for the
-    vanilla RNN, plus ``gates`` ``(T, B, 4H)`` (activated, in the internal order
-    i, f, o, g), ``cells`` ``(T + 1, B, H)`` (initial cell state included, placed like the
-    initial hidden state) and ``tanh_cells`` ``(T, B, H)``, that is ``tanh(c_t)``.
+    vanilla RNN, plus ``gates`` ``(4, T, B, H)`` (activated, gate-major, in the internal
+    order i, f, o, g), ``cells`` ``(T + 1, B, H)`` (initial cell state included, placed like
+    the initial hidden state) and ``tanh_cells`` ``(T, B, H)``, that is ``tanh(c_t)``.
+
+    Gate-major storage keeps each gate of each step a contiguous ``(B, H)`` block, so the
+    elementwise work of a step runs on contiguous memory.
     """
 
     gates: np.ndarray
@@ -48,29 +51,34 @@ class LSTMDirectionCache(DirectionCache):
         return self._final(self.states), self._final(self.cells)
 
 
+def _gate_blocks(matrix: np.ndarray, hidden: int) -> np.ndarray:
+    """PyTorch's stacked ``(4H, K)`` gate weights as ``(4, H, K)`` blocks in order i, f, o, g."""
+    return matrix[_internal_order(hidden)].reshape(4, hidden, -1)
+
+
 def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=None):
     """One direction of one LSTM layer; ``weights`` = (W_ih, W_hh, b_ih, b_hh), PyTorch's."""
     w_ih, w_hh, b_ih, b_hh = weights
     h0, c0 = initial_states
     steps, batch, features = x.shape
     hidden = w_hh.shape[1]
-    order = _internal_order(hidden)
-    # Gates reordered to (i, f, o, g), and the sigmoid rows halved: then one tanh over all
-    # four gates gives tanh(z/2) on i, f, o, from which σ(z) = (1 + tanh(z/2)) / 2.
-    scale = np.ones((4 * hidden, 1), dtype=x.dtype)
-    scale[:3 * hidden] = 0.5
-    # The input projection of every step, in one product.
-    gates = recycled(previous, "gates", (steps, batch, 4 * hidden), x.dtype)
-    np.matmul(x.reshape(steps * batch, features), (scale * w_ih[order]).T,
-              out=gates.reshape(steps * batch, 4 * hidden))
-    gates += scale[:, 0] * (b_ih + b_hh)[order]
-    w_hh_t = np.ascontiguousarray((scale * w_hh[order]).T)  # (H, 4H)
+    # The sigmoid gates' rows are halved: one tanh over all four gates then gives tanh(z/2)
+    # on i, f, o, from which σ(z) = (1 + tanh(z/2)) / 2.
+    scale = np.array([0.5, 0.5, 0.5, 1.0], dtype=x.dtype).reshape(4, 1, 1)
+    w_ih_blocks = scale * _gate_blocks(w_ih, hidden)                        # (4, H, D)
+    w_hh_blocks_t = np.ascontiguousarray(
+        (scale * _gate_blocks(w_hh, hidden)).transpose(0, 2, 1))            # (4, H, H)
+    bias = scale * _gate_blocks((b_ih + b_hh)[:, None], hidden).transpose(0, 2, 1)  # (4, 1, H)
+    # The input projection of every step: one product per gate, batched.
+    gates = recycled(previous, "gates", (4, steps, batch, hidden), x.dtype)
+    np.matmul(x.reshape(1, steps * batch, features), w_ih_blocks.transpose(0, 2, 1),
+              out=gates.reshape(4, steps * batch, hidden))
+    gates += bias[:, None]
     states = recycled(previous, "states", (steps + 1, batch, hidden), x.dtype)
     cells = recycled(previous, "cells", (steps + 1, batch, hidden), x.dtype)
     tanh_cells = recycled(previous, "tanh_cells", (steps, batch, hidden), x.dtype)
-    recurrent = scratch("lstm.recurrent", (batch, 4 * hidden), x.dtype)
+    recurrent = scratch("lstm.recurrent", (4, batch, hidden), x.dtype)
     work = scratch("lstm.work", (batch, hidden), x.dtype)
-    sig = slice(0, 3 * hidden)
     if reverse:
         states[steps], cells[steps] = h0, c0
         time_order, read, write = range(steps - 1, -1, -1), 1, 0
@@ -78,13 +86,14 @@ def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=N
         states[0], cells[0] = h0, c0
         time_order, read, write = range(steps), 0, 1
     for t in time_order:
-        a = gates[t]
-        np.matmul(states[t + read], w_hh_t, out=recurrent)
+        a = gates[:, t]                                        # (4, B, H)
+        np.matmul(states[t + read], w_hh_blocks_t, out=recurrent)
         a += recurrent
         np.tanh(a, out=a)  # tanh(z/2) on i, f, o and tanh(z) on g, in one call
-        a[:, sig] *= 0.5
-        a[:, sig] += 0.5   # σ(z) = (1 + tanh(z/2)) / 2 on i, f, o
-        i, f, o, g = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        sigmoids = a[:3]
+        sigmoids *= 0.5
+        sigmoids += 0.5
+        i, f, o, g = a
         c_t = cells[t + write]
         np.multiply(f, cells[t + read], out=c_t)
         np.multiply(i, g, out=work)
@@ -106,50 +115,54 @@ def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_las
     x = cache.x
     steps, batch, features = x.shape
     hidden = w_hh.shape[1]
-    order = _internal_order(hidden)
-    w_hh_internal = np.ascontiguousarray(w_hh[order])  # (4H, H)
-    d_gates = scratch("lstm.d_gates", (steps, batch, 4 * hidden), x.dtype)
+    w_hh_blocks = _gate_blocks(w_hh, hidden)                   # (4, H, H), gate rows
+    d_gates = scratch("lstm.d_gates", (4, steps, batch, hidden), x.dtype)
     dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
-    dc_next = np.array(d_last_states[1], dtype=x.dtype, copy=True)
+    dc = np.array(d_last_states[1], dtype=x.dtype, copy=True)
     dh = scratch("lstm.dh", (batch, hidden), x.dtype)
     work = scratch("lstm.work", (batch, hidden), x.dtype)
-    sigmoid_slope = scratch("lstm.sigmoid_slope", (batch, 3 * hidden), x.dtype)
+    product = scratch("lstm.product", (batch, hidden), x.dtype)
+    sigmoid_slope = scratch("lstm.sigmoid_slope", (3, batch, hidden), x.dtype)
     cells_before = cache._before(cache.cells)
     for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
-        a, tanh_c = cache.gates[t], cache.tanh_cells[t]
-        i, f, o, g = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
-        da = d_gates[t]
-        di, df, do, dg = (da[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        a, tanh_c = cache.gates[:, t], cache.tanh_cells[t]
+        i, f, o, g = a
+        da = d_gates[:, t]
+        di, df, do, dg = da
         np.add(d_outputs[t], dh_next, out=dh)
-        np.multiply(dh, tanh_c, out=do)                      # d o
+        np.multiply(dh, tanh_c, out=do)                        # d o
         np.multiply(tanh_c, tanh_c, out=work)
         np.subtract(1, work, out=work)
         work *= o
         work *= dh
-        dc_next += work                                   # dc = dc_next + dh o (1 - tanh^2 c)
-        np.multiply(dc_next, g, out=di)
-        np.multiply(dc_next, i, out=dg)
-        np.multiply(dc_next, cells_before[t], out=df)
-        dc_next *= f                                         # passed back to c_{t-1}
+        dc += work                                             # dc + dh o (1 - tanh^2 c)
+        np.multiply(dc, g, out=di)
+        np.multiply(dc, i, out=dg)
+        np.multiply(dc, cells_before[t], out=df)
+        dc *= f                                                # passed back to c_{t-1}
         # Through the activations: σ' = s (1 - s) on i, f, o and tanh' = 1 - g^2 on g.
-        sigmoids = a[:, :3 * hidden]
-        np.subtract(1, sigmoids, out=sigmoid_slope)
-        sigmoid_slope *= sigmoids
-        da[:, :3 * hidden] *= sigmoid_slope
+        np.subtract(1, a[:3], out=sigmoid_slope)
+        sigmoid_slope *= a[:3]
+        da[:3] *= sigmoid_slope
         np.multiply(g, g, out=work)
         np.subtract(1, work, out=work)
         dg *= work
-        np.matmul(da, w_hh_internal, out=dh_next)
-    rows = d_gates.reshape(steps * batch, 4 * hidden)
-    previous = cache._before(cache.states).reshape(steps * batch, hidden)
+        np.matmul(da[0], w_hh_blocks[0], out=dh_next)          # sum over gates of da W_hh
+        for k in (1, 2, 3):
+            np.matmul(da[k], w_hh_blocks[k], out=product)
+            dh_next += product
+    rows = d_gates.reshape(4, steps * batch, hidden)
+    order = _internal_order(hidden)
+    previous = cache.previous.reshape(1, steps * batch, hidden)
     d_w_ih = np.empty_like(w_ih)
     d_w_hh = np.empty_like(w_hh)
     d_b = np.empty(4 * hidden, dtype=x.dtype)
-    d_w_ih[order] = rows.T @ x.reshape(steps * batch, features)
-    d_w_hh[order] = rows.T @ previous
-    d_b[order] = rows.sum(axis=0)
-    dx = (rows @ w_ih[order]).reshape(steps, batch, features)
-    return (d_w_ih, d_w_hh, d_b, d_b.copy()), dx, (dh_next, dc_next)
+    d_w_ih[order] = np.matmul(rows.transpose(0, 2, 1),
+                              x.reshape(1, steps * batch, features)).reshape(4 * hidden, -1)
+    d_w_hh[order] = np.matmul(rows.transpose(0, 2, 1), previous).reshape(4 * hidden, -1)
+    d_b[order] = rows.sum(axis=1).reshape(-1)
+    dx = np.matmul(rows, _gate_blocks(w_ih, hidden)).sum(axis=0).reshape(steps, batch, features)
+    return (d_w_ih, d_w_hh, d_b, d_b.copy()), dx, (dh_next, dc)
 
 
 def lstm_forward(
