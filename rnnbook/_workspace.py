@@ -35,6 +35,21 @@ def scratch(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     return array
 
 
+def _references_to(holder: object, name: str) -> int:
+    """``sys.getrefcount`` of ``holder.name``, taken always by this same code path."""
+    candidate = getattr(holder, name)
+    return sys.getrefcount(candidate)
+
+
+class _Holder:
+    array = np.empty(1)
+
+
+#: What ``_references_to`` reports when only the holder's attribute refers to the array.
+#: Measured rather than assumed, since interpreters count borrowed references differently.
+_UNSHARED = _references_to(_Holder, "array")
+
+
 def recycled(previous: object, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """``previous.name`` if it has this shape and dtype and nothing else refers to it, else a
     new uninitialised array.
@@ -42,15 +57,15 @@ def recycled(previous: object, name: str, shape: tuple[int, ...], dtype: np.dtyp
     A layer passes its previous forward pass's cache as ``previous``: when the caller no
     longer holds anything that shares memory with that buffer (not even a view, such as the
     ``out`` of that call), the buffer is free and is reused instead of faulting in new
-    memory. CPython's reference count tells: the attribute itself, the local name and the
-    argument of ``sys.getrefcount`` make three; any view held elsewhere makes more.
+    memory. The reference count tells: any view held elsewhere adds one to it.
     """
     candidate = getattr(previous, name, None) if previous is not None else None
     if (
         isinstance(candidate, np.ndarray)
         and candidate.shape == tuple(shape)
         and candidate.dtype == dtype
-        and sys.getrefcount(candidate) <= 3
     ):
-        return candidate
+        del candidate  # do not count this function's own reference
+        if _references_to(previous, name) <= _UNSHARED:
+            return getattr(previous, name)
     return np.empty(shape, dtype=dtype)
