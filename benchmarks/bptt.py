@@ -7,6 +7,7 @@ Run it from the repository root:
     python benchmarks/bptt.py --quick         # one size, fewer repeats
     python benchmarks/bptt.py --json out.json # also write the measurements to out.json
     python benchmarks/bptt.py --cells lstm    # only some cells (rnn, lstm, gru)
+    python benchmarks/bptt.py --rounds 3      # alternate the processes 3 times, keep medians
 
 Each implementation is timed in a separate process: in one process, NumPy's and torch's
 idle BLAS threads compete for the cores and small matrix products slow down many times.
@@ -164,6 +165,21 @@ def spawn(kind: str, size, dtype: str, repeats: int, cell: str = "rnn") -> dict 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def interleaved(size, dtype: str, repeats: int, cell: str, rounds: int, with_torch: bool):
+    """Time rnnbook and torch in alternating processes, ``rounds`` times each, and keep the
+    median of each: a shared machine's speed drifts, and alternating spreads the drift
+    over both."""
+    fast_runs, torch_runs = [], []
+    for _ in range(rounds):
+        fast_runs.append(spawn("fast", size, dtype, repeats, cell))
+        if with_torch:
+            torch_runs.append(spawn("torch", size, dtype, repeats, cell))
+    fast = dict(fast_runs[0], seconds=float(np.median([r["seconds"] for r in fast_runs])))
+    if not with_torch:
+        return fast, None
+    return fast, {"seconds": float(np.median([r["seconds"] for r in torch_runs]))}
+
+
 def has_torch() -> bool:
     probe = subprocess.run([sys.executable, "-c", "import torch"], capture_output=True, check=False)
     return probe.returncode == 0
@@ -174,6 +190,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one size, fewer repeats")
     parser.add_argument("--json", help="also write the measurements to this file")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate rnnbook and torch processes this many times")
     parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
     parser.add_argument("--cell", default="rnn", help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -199,10 +217,9 @@ def main() -> None:
         gates = CELLS[cell][1]
         for size in sizes:
             for dtype in DTYPES:
-                fast = spawn("fast", size, dtype, repeats, cell)
                 reference = spawn("reference", size, dtype, max(1, repeats // 10), cell)
-                torch_result = (spawn("torch", size, dtype, repeats, cell)
-                                if torch_available else None)
+                fast, torch_result = interleaved(size, dtype, repeats, cell, args.rounds,
+                                                 torch_available)
                 gflops = flops(*size, gates) / fast["seconds"] / 1e9
                 row = {
                     "cell": cell, "size": size, "dtype": dtype,
