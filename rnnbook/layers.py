@@ -67,12 +67,14 @@ class _Recurrent:
         )
         self._cache = None
 
-    def _describe(self) -> str:
-        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-                f"bidirectional={self.bidirectional}, dtype={self.dtype}")
+    def _options(self) -> str:
+        """Constructor options beyond the shared ones, as ``"name=value, "`` text."""
+        return ""
 
     def __repr__(self) -> str:
-        return f"{self.cell_name}({self._describe()})"
+        return (f"{self.cell_name}({self.input_size}, {self.hidden_size}, "
+                f"num_layers={self.num_layers}, {self._options()}"
+                f"bidirectional={self.bidirectional}, dtype={self.dtype})")
 
     def _cache_or_fail(self):
         if self._cache is None:
@@ -108,10 +110,8 @@ class RNN(_Recurrent):
         super().__init__(input_size, hidden_size, num_layers, bidirectional,
                          dtype=dtype, seed=seed)
 
-    def _describe(self) -> str:
-        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-                f"nonlinearity={self.nonlinearity!r}, bidirectional={self.bidirectional}, "
-                f"dtype={self.dtype}")
+    def _options(self) -> str:
+        return f"nonlinearity={self.nonlinearity!r}, "
 
     def forward(
         self, x: np.ndarray, h0: np.ndarray | None = None

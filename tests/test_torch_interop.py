@@ -17,36 +17,55 @@ def as_torch(array, requires_grad=False):
     return torch.from_numpy(np.array(array)).requires_grad_(requires_grad)
 
 
-@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-@pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, False), (2, True)])
-def test_rnn_outputs_and_gradients_equal_torch(num_layers, bidirectional, nonlinearity):
+CASES = [
+    pytest.param(cell, layers, bi, nl, id=f"{cell}-L{layers}-{'bi' if bi else 'uni'}-{nl}")
+    for cell, nls in (("RNN", ("tanh", "relu")), ("LSTM", ("tanh",)), ("GRU", ("tanh",)))
+    for layers, bi in ((1, False), (2, False), (2, True))
+    for nl in nls
+]
+
+
+@pytest.mark.parametrize("cell,num_layers,bidirectional,nonlinearity", CASES)
+def test_outputs_and_gradients_equal_torch(cell, num_layers, bidirectional, nonlinearity):
+    """Same weights, inputs, initial states and upstream gradients: the same outputs, final
+    states and gradients of every parameter, the input and the initial states."""
     rng = np.random.default_rng(0)
     T, B, D, H = 6, 3, 4, 5
     K = 2 if bidirectional else 1
-    ours = rnnbook.RNN(D, H, num_layers, nonlinearity, bidirectional, seed=1)
-    theirs = torch.nn.RNN(D, H, num_layers, nonlinearity=nonlinearity,
-                          bidirectional=bidirectional, dtype=torch.float64)
+    extra = {"nonlinearity": nonlinearity} if cell == "RNN" else {}
+    ours = getattr(rnnbook, cell)(D, H, num_layers, bidirectional=bidirectional, seed=1, **extra)
+    theirs = getattr(torch.nn, cell)(D, H, num_layers, bidirectional=bidirectional,
+                                     dtype=torch.float64, **extra)
     theirs.load_state_dict({k: as_torch(v) for k, v in ours.params.items()}, strict=True)
 
+    names = ("h0", "c0") if cell == "LSTM" else ("h0",)
     x = rng.normal(size=(T, B, D))
-    h0 = rng.normal(size=(num_layers * K, B, H))
+    starts = [rng.normal(size=(num_layers * K, B, H)) for _ in names]
     d_out = rng.normal(size=(T, B, K * H))
-    d_h_n = rng.normal(size=(num_layers * K, B, H))
+    d_finals = [rng.normal(size=s.shape) for s in starts]
 
-    out, h_n = ours.forward(x, h0)
-    grads = ours.backward(d_out, d_h_n)
+    pack = tuple if cell == "LSTM" else (lambda states: states[0])
+    out, finals = ours.forward(x, pack(starts))
+    grads = ours.backward(d_out, pack(d_finals))
+    finals = finals if cell == "LSTM" else (finals,)
 
-    x_t, h0_t = as_torch(x, True), as_torch(h0, True)
-    out_t, h_n_t = theirs(x_t, h0_t)
-    ((out_t * as_torch(d_out)).sum() + (h_n_t * as_torch(d_h_n)).sum()).backward()
+    x_t, starts_t = as_torch(x, True), [as_torch(s, True) for s in starts]
+    out_t, finals_t = theirs(x_t, pack(starts_t))
+    finals_t = finals_t if cell == "LSTM" else (finals_t,)
+    loss = (out_t * as_torch(d_out)).sum()
+    for final_t, d_final in zip(finals_t, d_finals, strict=True):
+        loss = loss + (final_t * as_torch(d_final)).sum()
+    loss.backward()
 
     np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(h_n, h_n_t.detach().numpy(), rtol=1e-12, atol=1e-13)
+    for final, final_t in zip(finals, finals_t, strict=True):
+        np.testing.assert_allclose(final, final_t.detach().numpy(), rtol=1e-12, atol=1e-13)
     for name, parameter in theirs.named_parameters():
         np.testing.assert_allclose(grads[name], parameter.grad.numpy(), rtol=1e-10, atol=1e-12,
                                    err_msg=name)
     np.testing.assert_allclose(grads["input"], x_t.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(grads["h0"], h0_t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for name, start_t in zip(names, starts_t, strict=True):
+        np.testing.assert_allclose(grads[name], start_t.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_sequential_keys_are_pytorch_state_dict_keys():
@@ -75,53 +94,3 @@ def test_losses_equal_torch():
     assert loss == pytest.approx(loss_t.item(), rel=1e-12)
     np.testing.assert_allclose(grad, prediction_t.grad.numpy(), rtol=1e-10)
 
-
-@pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, True)])
-def test_lstm_outputs_and_gradients_equal_torch(num_layers, bidirectional):
-    rng = np.random.default_rng(2)
-    T, B, D, H = 6, 3, 4, 5
-    K = 2 if bidirectional else 1
-    ours = rnnbook.LSTM(D, H, num_layers, bidirectional, seed=1)
-    theirs = torch.nn.LSTM(D, H, num_layers, bidirectional=bidirectional, dtype=torch.float64)
-    theirs.load_state_dict({k: as_torch(v) for k, v in ours.params.items()}, strict=True)
-    x, h0, c0 = (rng.normal(size=s) for s in ((T, B, D), (num_layers * K, B, H), (num_layers * K, B, H)))
-    d_out, d_h, d_c = (rng.normal(size=s) for s in ((T, B, K * H), h0.shape, c0.shape))
-
-    out, (_, c_n) = ours.forward(x, (h0, c0))
-    grads = ours.backward(d_out, (d_h, d_c))
-    x_t, h0_t, c0_t = as_torch(x, True), as_torch(h0, True), as_torch(c0, True)
-    out_t, (h_t, c_t) = theirs(x_t, (h0_t, c0_t))
-    ((out_t * as_torch(d_out)).sum() + (h_t * as_torch(d_h)).sum()
-     + (c_t * as_torch(d_c)).sum()).backward()
-
-    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(c_n, c_t.detach().numpy(), rtol=1e-12, atol=1e-13)
-    for name, parameter in theirs.named_parameters():
-        np.testing.assert_allclose(grads[name], parameter.grad.numpy(), rtol=1e-10, atol=1e-12)
-    for ours_name, tensor in (("input", x_t), ("h0", h0_t), ("c0", c0_t)):
-        np.testing.assert_allclose(grads[ours_name], tensor.grad.numpy(), rtol=1e-10, atol=1e-12)
-
-
-@pytest.mark.parametrize("num_layers,bidirectional", [(1, False), (2, True)])
-def test_gru_outputs_and_gradients_equal_torch(num_layers, bidirectional):
-    rng = np.random.default_rng(3)
-    T, B, D, H = 6, 3, 4, 5
-    K = 2 if bidirectional else 1
-    ours = rnnbook.GRU(D, H, num_layers, bidirectional, seed=1)
-    theirs = torch.nn.GRU(D, H, num_layers, bidirectional=bidirectional, dtype=torch.float64)
-    theirs.load_state_dict({k: as_torch(v) for k, v in ours.params.items()}, strict=True)
-    x, h0 = rng.normal(size=(T, B, D)), rng.normal(size=(num_layers * K, B, H))
-    d_out, d_h = rng.normal(size=(T, B, K * H)), rng.normal(size=h0.shape)
-
-    out, h_n = ours.forward(x, h0)
-    grads = ours.backward(d_out, d_h)
-    x_t, h0_t = as_torch(x, True), as_torch(h0, True)
-    out_t, h_t = theirs(x_t, h0_t)
-    ((out_t * as_torch(d_out)).sum() + (h_t * as_torch(d_h)).sum()).backward()
-
-    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(h_n, h_t.detach().numpy(), rtol=1e-12, atol=1e-13)
-    for name, parameter in theirs.named_parameters():
-        np.testing.assert_allclose(grads[name], parameter.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(grads["input"], x_t.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(grads["h0"], h0_t.grad.numpy(), rtol=1e-10, atol=1e-12)
