@@ -26,12 +26,21 @@ from rnnbook.functional import DirectionCache, check_input, check_state, infer_c
 @dataclass(frozen=True)
 class GRUDirectionCache(DirectionCache):
     """What BPTT keeps of one GRU direction: the states as for the vanilla RNN, plus
-    ``gates`` ``(T, B, 3H)`` (r and z activated, and n) and ``recurrent_n`` ``(T, B, H)``,
-    the term ``W_hn h_{t-1} + b_hn`` that the reset gate multiplied.
+    ``gates`` ``(3, T, B, H)`` (gate-major: r and z activated, and n) and ``recurrent_n``
+    ``(T, B, H)``, the term ``W_hn h_{t-1} + b_hn`` that the reset gate multiplied.
+
+    Gate-major storage keeps each gate of each step a contiguous ``(B, H)`` block, so the
+    elementwise work of a step runs on contiguous memory (strided ``(B, H)`` views of a
+    ``(B, 3H)`` row cost NumPy several times more per operation).
     """
 
     gates: np.ndarray
     recurrent_n: np.ndarray
+
+
+#: The reset and update rows are halved, so that one tanh gives tanh(z/2) on both,
+#: from which σ(z) = (1 + tanh(z/2)) / 2.
+_HALF_ON_SIGMOIDS = (0.5, 0.5, 1.0)
 
 
 def gru_direction_forward(x, weights, initial_states, reverse=False, previous=None):
@@ -40,18 +49,22 @@ def gru_direction_forward(x, weights, initial_states, reverse=False, previous=No
     (h0,) = initial_states
     steps, batch, features = x.shape
     hidden = w_hh.shape[1]
-    # Input projections of every step, hoisted; b_hr and b_hz join them (they add), b_hn not.
-    gates = recycled(previous, "gates", (steps, batch, 3 * hidden), x.dtype)
-    np.matmul(x.reshape(steps * batch, features), w_ih.T,
-              out=gates.reshape(steps * batch, 3 * hidden))
+    scale = np.array(_HALF_ON_SIGMOIDS, dtype=x.dtype).reshape(3, 1, 1)
+    w_ih_blocks = scale * w_ih.reshape(3, hidden, features)                # (3, H, D)
+    w_hh_blocks_t = np.ascontiguousarray(
+        (scale * w_hh.reshape(3, hidden, hidden)).transpose(0, 2, 1))       # (3, H, H)
+    # b_hr and b_hz join the input side (they add); b_hn stays inside the reset product.
     bias = b_ih.copy()
     bias[:2 * hidden] += b_hh[:2 * hidden]
-    gates += bias
-    w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, 3H)
+    bias = scale * bias.reshape(3, 1, hidden)                               # (3, 1, H)
     b_hn = b_hh[2 * hidden:]
+    # The input projection of every step: one product per gate, batched.
+    gates = recycled(previous, "gates", (3, steps, batch, hidden), x.dtype)
+    np.matmul(x.reshape(1, steps * batch, features), w_ih_blocks.transpose(0, 2, 1),
+              out=gates.reshape(3, steps * batch, hidden))
     states = recycled(previous, "states", (steps + 1, batch, hidden), x.dtype)
     recurrent_n = recycled(previous, "recurrent_n", (steps, batch, hidden), x.dtype)
-    recurrent = scratch("gru.recurrent", (batch, 3 * hidden), x.dtype)
+    recurrent = scratch("gru.recurrent", (3, batch, hidden), x.dtype)
     work = scratch("gru.work", (batch, hidden), x.dtype)
     if reverse:
         states[steps] = h0
@@ -60,17 +73,17 @@ def gru_direction_forward(x, weights, initial_states, reverse=False, previous=No
         states[0] = h0
         time_order, read, write = range(steps), 0, 1
     for t in time_order:
-        a = gates[t]
+        a = gates[:, t]                                        # (3, B, H)
         h_prev = states[t + read]
-        np.matmul(h_prev, w_hh_t, out=recurrent)
-        rz = a[:, :2 * hidden]
-        rz += recurrent[:, :2 * hidden]
-        rz *= 0.5
+        np.matmul(h_prev, w_hh_blocks_t, out=recurrent)
+        a += bias  # here rather than over the whole projection: this block is in cache
+        rz = a[:2]
+        rz += recurrent[:2]
         np.tanh(rz, out=rz)
         rz *= 0.5
-        rz += 0.5  # σ(z) = (1 + tanh(z/2)) / 2 on r and z together
-        r, z, n = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 2 * hidden:]
-        np.add(recurrent[:, 2 * hidden:], b_hn, out=recurrent_n[t])
+        rz += 0.5
+        r, z, n = a
+        np.add(recurrent[2], b_hn, out=recurrent_n[t])
         np.multiply(r, recurrent_n[t], out=work)
         n += work
         np.tanh(n, out=n)
@@ -95,42 +108,48 @@ def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_
     x = cache.x
     steps, batch, features = x.shape
     H = w_hh.shape[1]
-    blocks = scratch("gru.d_gates", (steps, batch, 4 * H), x.dtype)
+    w_hh_blocks = w_hh.reshape(3, H, H)                        # r, z, n rows
+    d_blocks = scratch("gru.d_gates", (4, steps, batch, H), x.dtype)
     dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
     dh = scratch("gru.dh", (batch, H), x.dtype)
     work = scratch("gru.work", (batch, H), x.dtype)
-    slope = scratch("gru.slope", (batch, 2 * H), x.dtype)
+    product = scratch("gru.product", (batch, H), x.dtype)
+    slope = scratch("gru.slope", (2, batch, H), x.dtype)
     previous = cache.previous
     for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
-        a = cache.gates[t]
-        rz, z, n = a[:, :2 * H], a[:, H:2 * H], a[:, 2 * H:]
-        g = blocks[t]
-        dn, drz, dn_rec = g[:, :H], g[:, H:3 * H], g[:, 3 * H:]
-        dr, dz = g[:, H:2 * H], g[:, 2 * H:3 * H]
+        a = cache.gates[:, t]
+        r, z, n = a
+        g = d_blocks[:, t]
+        dn, dr, dz, dn_rec = g
         np.add(d_outputs[t], dh_next, out=dh)
         np.subtract(previous[t], n, out=dz)
         dz *= dh                                   # dL/dz = dh (h_{t-1} - n)
-        np.subtract(1, rz, out=slope)              # 1 - r and 1 - z together
-        np.multiply(slope[:, H:], dh, out=dn)      # dL/dn = dh (1 - z)
+        np.subtract(1, a[:2], out=slope)           # 1 - r and 1 - z together
+        np.multiply(slope[1], dh, out=dn)          # dL/dn = dh (1 - z)
         np.multiply(n, n, out=work)
         np.subtract(1, work, out=work)
         dn *= work                                 # through tanh: pre-activation of n
         np.multiply(dn, cache.recurrent_n[t], out=dr)  # dL/dr = dn (W_hn h + b_hn)
-        slope *= rz
-        drz *= slope                               # through both sigmoids at once
-        np.multiply(dn, a[:, :H], out=dn_rec)      # the n block reaches W_hn through r
+        slope *= a[:2]
+        g[1:3] *= slope                            # through both sigmoids at once
+        np.multiply(dn, r, out=dn_rec)             # the n block reaches W_hn through r
         np.multiply(dh, z, out=dh_next)            # the direct path h_{t-1} -> h_t
-        dh_next += g[:, H:] @ w_hh
-    rows = blocks.reshape(steps * batch, 4 * H)
-    rows_in, rows_rec = rows[:, :3 * H], rows[:, H:]     # input side (n, r, z); recurrent (r, z, n)
+        for k in (0, 1, 2):                        # sum over r, z, n of d_k W_hk
+            np.matmul(g[k + 1], w_hh_blocks[k], out=product)
+            dh_next += product
+    rows = d_blocks.reshape(4, steps * batch, H)
+    rows_in, rows_rec = rows[:3], rows[1:]     # input side (n, r, z); recurrent (r, z, n)
     input_order = np.concatenate([np.arange(2 * H, 3 * H), np.arange(0, 2 * H)])  # n, r, z
     d_w_ih = np.empty_like(w_ih)
-    d_w_ih[input_order] = rows_in.T @ x.reshape(steps * batch, features)
+    d_w_ih[input_order] = np.matmul(rows_in.transpose(0, 2, 1),
+                                    x.reshape(1, steps * batch, features)).reshape(3 * H, -1)
     d_b_ih = np.empty(3 * H, dtype=x.dtype)
-    d_b_ih[input_order] = rows_in.sum(axis=0)
-    d_w_hh = rows_rec.T @ previous.reshape(steps * batch, H)
-    dx = (rows_in @ w_ih[input_order]).reshape(steps, batch, features)
-    return (d_w_ih, d_w_hh, d_b_ih, rows_rec.sum(axis=0)), dx, (dh_next,)
+    d_b_ih[input_order] = rows_in.sum(axis=1).reshape(-1)
+    d_w_hh = np.matmul(rows_rec.transpose(0, 2, 1),
+                       previous.reshape(1, steps * batch, H)).reshape(3 * H, H)
+    dx = np.matmul(rows_in, w_ih[input_order].reshape(3, H, features)).sum(axis=0)
+    return (d_w_ih, d_w_hh, d_b_ih, rows_rec.sum(axis=1).reshape(-1)), \
+        dx.reshape(steps, batch, features), (dh_next,)
 
 
 def gru_forward(
