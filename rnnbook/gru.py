@@ -98,18 +98,20 @@ def gru_direction_forward(x, weights, initial_states, reverse=False, previous=No
 def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_states):
     """BPTT through one GRU direction. Returns ``(d_weights, dx, (dh0,))``.
 
-    The gradients of the gate pre-activations are stored once per step as four blocks,
-    ``[dn, dr, dz, dn_rec]``: the input side reads the first three (the n, r, z rows of
-    ``W_ih``) and the recurrent side the last three (the r, z, n rows of ``W_hh``), so
-    ``dr`` and ``dz``, which both sides share, are neither copied nor stored twice.
+    The gradients of the gate pre-activations are worked out gate-major in a small contiguous
+    block, then stored once per step as a row of four blocks, ``[dn, dr, dz, dn_rec]``: the
+    input side reads the first three (the n, r, z rows of ``W_ih``) and the recurrent side
+    the last three (the r, z, n rows of ``W_hh``), so each is one product, and ``dr`` and
+    ``dz``, which both sides share, are neither copied nor stored twice.
     ``dn_rec = r * dn`` is what reaches ``W_hn h + b_hn`` through the reset gate.
     """
     w_ih, w_hh, _, _ = weights
     x = cache.x
     steps, batch, features = x.shape
     H = w_hh.shape[1]
-    w_hh_blocks = w_hh.reshape(3, H, H)                        # r, z, n rows
-    d_blocks = scratch("gru.d_gates", (4, steps, batch, H), x.dtype)
+    d_rows = scratch("gru.d_gates", (steps, batch, 4 * H), x.dtype)
+    g = scratch("gru.g", (4, batch, H), x.dtype)
+    dn, dr, dz, dn_rec = g
     dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
     dh = scratch("gru.dh", (batch, H), x.dtype)
     work = scratch("gru.work", (batch, H), x.dtype)
@@ -119,8 +121,6 @@ def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_
     for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
         a = cache.gates[:, t]
         r, z, n = a
-        g = d_blocks[:, t]
-        dn, dr, dz, dn_rec = g
         np.add(d_outputs[t], dh_next, out=dh)
         np.subtract(previous[t], n, out=dz)
         dz *= dh                                   # dL/dz = dh (h_{t-1} - n)
@@ -133,23 +133,21 @@ def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_
         slope *= a[:2]
         g[1:3] *= slope                            # through both sigmoids at once
         np.multiply(dn, r, out=dn_rec)             # the n block reaches W_hn through r
+        row = d_rows[t]
+        np.copyto(row.reshape(batch, 4, H), g.transpose(1, 0, 2))
+        np.matmul(row[:, H:], w_hh, out=product)   # [dr, dz, dn_rec] times W_hh's r, z, n rows
         np.multiply(dh, z, out=dh_next)            # the direct path h_{t-1} -> h_t
-        for k in (0, 1, 2):                        # sum over r, z, n of d_k W_hk
-            np.matmul(g[k + 1], w_hh_blocks[k], out=product)
-            dh_next += product
-    rows = d_blocks.reshape(4, steps * batch, H)
-    rows_in, rows_rec = rows[:3], rows[1:]     # input side (n, r, z); recurrent (r, z, n)
+        dh_next += product
+    rows = d_rows.reshape(steps * batch, 4 * H)
+    rows_in, rows_rec = rows[:, :3 * H], rows[:, H:]     # input side (n, r, z); recurrent (r, z, n)
     input_order = np.concatenate([np.arange(2 * H, 3 * H), np.arange(0, 2 * H)])  # n, r, z
     d_w_ih = np.empty_like(w_ih)
-    d_w_ih[input_order] = np.matmul(rows_in.transpose(0, 2, 1),
-                                    x.reshape(1, steps * batch, features)).reshape(3 * H, -1)
+    d_w_ih[input_order] = rows_in.T @ x.reshape(steps * batch, features)
     d_b_ih = np.empty(3 * H, dtype=x.dtype)
-    d_b_ih[input_order] = rows_in.sum(axis=1).reshape(-1)
-    d_w_hh = np.matmul(rows_rec.transpose(0, 2, 1),
-                       previous.reshape(1, steps * batch, H)).reshape(3 * H, H)
-    dx = np.matmul(rows_in, w_ih[input_order].reshape(3, H, features)).sum(axis=0)
-    return (d_w_ih, d_w_hh, d_b_ih, rows_rec.sum(axis=1).reshape(-1)), \
-        dx.reshape(steps, batch, features), (dh_next,)
+    d_b_ih[input_order] = rows_in.sum(axis=0)
+    d_w_hh = rows_rec.T @ previous.reshape(steps * batch, H)
+    dx = (rows_in @ w_ih[input_order]).reshape(steps, batch, features)
+    return (d_w_ih, d_w_hh, d_b_ih, rows_rec.sum(axis=0)), dx, (dh_next,)
 
 
 def gru_forward(

@@ -110,25 +110,30 @@ def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_las
     Walking back, ``dh`` (from the output and from step ``t + 1``) reaches the cell through
     ``h_t = o ⊙ tanh(c_t)``; the cell's gradient ``dc`` also arrives from ``c_{t+1}``
     multiplied by the forget gate only, the "constant error carousel".
+
+    Each step's gate gradients are worked out gate-major in a small contiguous block (fast
+    elementwise work), then copied into a row ``(B, 4H)`` of ``d_gates`` ``(T, B, 4H)``, so
+    that ``dh_next`` is one product with all of ``W_hh`` and the weight gradients and ``dx``
+    are one product each.
     """
     w_ih, w_hh, _, _ = weights
     x = cache.x
     steps, batch, features = x.shape
     hidden = w_hh.shape[1]
-    w_hh_blocks = _gate_blocks(w_hh, hidden)                   # (4, H, H), gate rows
-    d_gates = scratch("lstm.d_gates", (4, steps, batch, hidden), x.dtype)
+    order = _internal_order(hidden)
+    w_hh_rows = w_hh[order]                                    # (4H, H), gate rows i, f, o, g
+    d_gates = scratch("lstm.d_gates", (steps, batch, 4 * hidden), x.dtype)
+    da = scratch("lstm.da", (4, batch, hidden), x.dtype)
+    di, df, do, dg = da
     dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
     dc = np.array(d_last_states[1], dtype=x.dtype, copy=True)
     dh = scratch("lstm.dh", (batch, hidden), x.dtype)
     work = scratch("lstm.work", (batch, hidden), x.dtype)
-    product = scratch("lstm.product", (batch, hidden), x.dtype)
     sigmoid_slope = scratch("lstm.sigmoid_slope", (3, batch, hidden), x.dtype)
     cells_before = cache._before(cache.cells)
     for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
         a, tanh_c = cache.gates[:, t], cache.tanh_cells[t]
         i, f, o, g = a
-        da = d_gates[:, t]
-        di, df, do, dg = da
         np.add(d_outputs[t], dh_next, out=dh)
         np.multiply(dh, tanh_c, out=do)                        # d o
         np.multiply(tanh_c, tanh_c, out=work)
@@ -147,21 +152,18 @@ def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_las
         np.multiply(g, g, out=work)
         np.subtract(1, work, out=work)
         dg *= work
-        np.matmul(da[0], w_hh_blocks[0], out=dh_next)          # sum over gates of da W_hh
-        for k in (1, 2, 3):
-            np.matmul(da[k], w_hh_blocks[k], out=product)
-            dh_next += product
-    rows = d_gates.reshape(4, steps * batch, hidden)
-    order = _internal_order(hidden)
-    previous = cache.previous.reshape(1, steps * batch, hidden)
+        row = d_gates[t]
+        np.copyto(row.reshape(batch, 4, hidden), da.transpose(1, 0, 2))
+        np.matmul(row, w_hh_rows, out=dh_next)                 # sum over gates of da W_hh
+    rows = d_gates.reshape(steps * batch, 4 * hidden)
+    previous = cache.previous.reshape(steps * batch, hidden)
     d_w_ih = np.empty_like(w_ih)
     d_w_hh = np.empty_like(w_hh)
     d_b = np.empty(4 * hidden, dtype=x.dtype)
-    d_w_ih[order] = np.matmul(rows.transpose(0, 2, 1),
-                              x.reshape(1, steps * batch, features)).reshape(4 * hidden, -1)
-    d_w_hh[order] = np.matmul(rows.transpose(0, 2, 1), previous).reshape(4 * hidden, -1)
-    d_b[order] = rows.sum(axis=1).reshape(-1)
-    dx = np.matmul(rows, _gate_blocks(w_ih, hidden)).sum(axis=0).reshape(steps, batch, features)
+    d_w_ih[order] = rows.T @ x.reshape(steps * batch, features)
+    d_w_hh[order] = rows.T @ previous
+    d_b[order] = rows.sum(axis=0)
+    dx = (rows @ w_ih[order]).reshape(steps, batch, features)
     return (d_w_ih, d_w_hh, d_b, d_b.copy()), dx, (dh_next, dc)
 
 
