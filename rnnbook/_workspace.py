@@ -16,6 +16,12 @@ import numpy as np
 _local = threading.local()
 
 
+def _allocate(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Every buffer of this module comes from here, so that a test can replace it by one
+    that fills new memory with NaN and prove that nothing is read before it is written."""
+    return np.empty(shape, dtype=dtype)
+
+
 def scratch(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """An uninitialised array of ``shape`` and ``dtype``, reused across calls under ``name``.
 
@@ -31,7 +37,7 @@ def scratch(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         # Keep one array per name: a new shape replaces the old one.
         for old in [k for k in pool if k[0] == name]:
             del pool[old]
-        array = pool[key] = np.empty(shape, dtype=dtype)
+        array = pool[key] = _allocate(shape, dtype)
     return array
 
 
@@ -68,4 +74,4 @@ def recycled(previous: object, name: str, shape: tuple[int, ...], dtype: np.dtyp
         del candidate  # do not count this function's own reference
         if _references_to(previous, name) <= _UNSHARED:
             return getattr(previous, name)
-    return np.empty(shape, dtype=dtype)
+    return _allocate(shape, dtype)

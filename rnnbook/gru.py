@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnbook._chunks import time_chunks
 from rnnbook._stack import StackCache, stack_backward, stack_forward
 from rnnbook._workspace import recycled, scratch
 from rnnbook.functional import DirectionCache, check_input, check_state, infer_config
@@ -50,7 +51,7 @@ def gru_direction_forward(x, weights, initial_states, reverse=False, previous=No
     steps, batch, features = x.shape
     hidden = w_hh.shape[1]
     scale = np.array(_HALF_ON_SIGMOIDS, dtype=x.dtype).reshape(3, 1, 1)
-    w_ih_blocks = scale * w_ih.reshape(3, hidden, features)                # (3, H, D)
+    w_ih_blocks_t = (scale * w_ih.reshape(3, hidden, features)).transpose(0, 2, 1)  # (3, D, H)
     w_hh_blocks_t = np.ascontiguousarray(
         (scale * w_hh.reshape(3, hidden, hidden)).transpose(0, 2, 1))       # (3, H, H)
     # b_hr and b_hz join the input side (they add); b_hn stays inside the reset product.
@@ -58,39 +59,40 @@ def gru_direction_forward(x, weights, initial_states, reverse=False, previous=No
     bias[:2 * hidden] += b_hh[:2 * hidden]
     bias = scale * bias.reshape(3, 1, hidden)                               # (3, 1, H)
     b_hn = b_hh[2 * hidden:]
-    # The input projection of every step: one product per gate, batched.
     gates = recycled(previous, "gates", (3, steps, batch, hidden), x.dtype)
-    np.matmul(x.reshape(1, steps * batch, features), w_ih_blocks.transpose(0, 2, 1),
-              out=gates.reshape(3, steps * batch, hidden))
     states = recycled(previous, "states", (steps + 1, batch, hidden), x.dtype)
     recurrent_n = recycled(previous, "recurrent_n", (steps, batch, hidden), x.dtype)
     recurrent = scratch("gru.recurrent", (3, batch, hidden), x.dtype)
     work = scratch("gru.work", (batch, hidden), x.dtype)
     if reverse:
         states[steps] = h0
-        time_order, read, write = range(steps - 1, -1, -1), 1, 0
+        read, write = 1, 0
     else:
         states[0] = h0
-        time_order, read, write = range(steps), 0, 1
-    for t in time_order:
-        a = gates[:, t]                                        # (3, B, H)
-        h_prev = states[t + read]
-        np.matmul(h_prev, w_hh_blocks_t, out=recurrent)
-        a += bias  # here rather than over the whole projection: this block is in cache
-        rz = a[:2]
-        rz += recurrent[:2]
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5
-        r, z, n = a
-        np.add(recurrent[2], b_hn, out=recurrent_n[t])
-        np.multiply(r, recurrent_n[t], out=work)
-        n += work
-        np.tanh(n, out=n)
-        h_t = states[t + write]
-        np.subtract(h_prev, n, out=h_t)
-        h_t *= z
-        h_t += n  # h_t = n + z (h_{t-1} - n)
+        read, write = 0, 1
+    for start, stop in time_chunks(steps, 3 * batch * hidden * x.itemsize, reverse):
+        # The input projection of this chunk's steps: one product per gate (see _chunks).
+        projection = gates[:, start:stop].reshape(3, (stop - start) * batch, hidden)
+        np.matmul(x[start:stop].reshape(1, -1, features), w_ih_blocks_t, out=projection)
+        projection += bias
+        for t in range(stop - 1, start - 1, -1) if reverse else range(start, stop):
+            a = gates[:, t]                                    # (3, B, H)
+            h_prev = states[t + read]
+            np.matmul(h_prev, w_hh_blocks_t, out=recurrent)
+            rz = a[:2]
+            rz += recurrent[:2]
+            np.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5
+            r, z, n = a
+            np.add(recurrent[2], b_hn, out=recurrent_n[t])
+            np.multiply(r, recurrent_n[t], out=work)
+            n += work
+            np.tanh(n, out=n)
+            h_t = states[t + write]
+            np.subtract(h_prev, n, out=h_t)
+            h_t *= z
+            h_t += n  # h_t = n + z (h_{t-1} - n)
     return GRUDirectionCache(x=x, states=states, reverse=reverse, gates=gates,
                              recurrent_n=recurrent_n)
 

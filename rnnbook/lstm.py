@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnbook._chunks import time_chunks
 from rnnbook._stack import StackCache, stack_backward, stack_forward
 from rnnbook._workspace import recycled, scratch
 from rnnbook.functional import DirectionCache, check_input, check_state, infer_config
@@ -65,15 +66,11 @@ def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=N
     # The sigmoid gates' rows are halved: one tanh over all four gates then gives tanh(z/2)
     # on i, f, o, from which σ(z) = (1 + tanh(z/2)) / 2.
     scale = np.array([0.5, 0.5, 0.5, 1.0], dtype=x.dtype).reshape(4, 1, 1)
-    w_ih_blocks = scale * _gate_blocks(w_ih, hidden)                        # (4, H, D)
+    w_ih_blocks_t = (scale * _gate_blocks(w_ih, hidden)).transpose(0, 2, 1)  # (4, D, H)
     w_hh_blocks_t = np.ascontiguousarray(
         (scale * _gate_blocks(w_hh, hidden)).transpose(0, 2, 1))            # (4, H, H)
     bias = scale * _gate_blocks((b_ih + b_hh)[:, None], hidden).transpose(0, 2, 1)  # (4, 1, H)
-    # The input projection of every step: one product per gate, batched.
     gates = recycled(previous, "gates", (4, steps, batch, hidden), x.dtype)
-    np.matmul(x.reshape(1, steps * batch, features), w_ih_blocks.transpose(0, 2, 1),
-              out=gates.reshape(4, steps * batch, hidden))
-    gates += bias[:, None]
     states = recycled(previous, "states", (steps + 1, batch, hidden), x.dtype)
     cells = recycled(previous, "cells", (steps + 1, batch, hidden), x.dtype)
     tanh_cells = recycled(previous, "tanh_cells", (steps, batch, hidden), x.dtype)
@@ -81,25 +78,30 @@ def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=N
     work = scratch("lstm.work", (batch, hidden), x.dtype)
     if reverse:
         states[steps], cells[steps] = h0, c0
-        time_order, read, write = range(steps - 1, -1, -1), 1, 0
+        read, write = 1, 0
     else:
         states[0], cells[0] = h0, c0
-        time_order, read, write = range(steps), 0, 1
-    for t in time_order:
-        a = gates[:, t]                                        # (4, B, H)
-        np.matmul(states[t + read], w_hh_blocks_t, out=recurrent)
-        a += recurrent
-        np.tanh(a, out=a)  # tanh(z/2) on i, f, o and tanh(z) on g, in one call
-        sigmoids = a[:3]
-        sigmoids *= 0.5
-        sigmoids += 0.5
-        i, f, o, g = a
-        c_t = cells[t + write]
-        np.multiply(f, cells[t + read], out=c_t)
-        np.multiply(i, g, out=work)
-        c_t += work
-        np.tanh(c_t, out=tanh_cells[t])
-        np.multiply(o, tanh_cells[t], out=states[t + write])
+        read, write = 0, 1
+    for start, stop in time_chunks(steps, 4 * batch * hidden * x.itemsize, reverse):
+        # The input projection of this chunk's steps: one product per gate (see _chunks).
+        projection = gates[:, start:stop].reshape(4, (stop - start) * batch, hidden)
+        np.matmul(x[start:stop].reshape(1, -1, features), w_ih_blocks_t, out=projection)
+        projection += bias
+        for t in range(stop - 1, start - 1, -1) if reverse else range(start, stop):
+            a = gates[:, t]                                    # (4, B, H)
+            np.matmul(states[t + read], w_hh_blocks_t, out=recurrent)
+            a += recurrent
+            np.tanh(a, out=a)  # tanh(z/2) on i, f, o and tanh(z) on g, in one call
+            sigmoids = a[:3]
+            sigmoids *= 0.5
+            sigmoids += 0.5
+            i, f, o, g = a
+            c_t = cells[t + write]
+            np.multiply(f, cells[t + read], out=c_t)
+            np.multiply(i, g, out=work)
+            c_t += work
+            np.tanh(c_t, out=tanh_cells[t])
+            np.multiply(o, tanh_cells[t], out=states[t + write])
     return LSTMDirectionCache(x=x, states=states, reverse=reverse, gates=gates, cells=cells,
                               tanh_cells=tanh_cells)
 

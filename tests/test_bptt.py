@@ -46,7 +46,8 @@ def test_every_gradient_matches_finite_differences(num_layers, bidirectional, no
 
 
 @pytest.mark.parametrize("num_layers,bidirectional,nonlinearity", CONFIGS)
-def test_fast_path_equals_the_textbook_loop(num_layers, bidirectional, nonlinearity):
+def test_fast_path_equals_the_textbook_loop(num_layers, bidirectional, nonlinearity,
+                                            nan_filled_memory):
     params, x, h0, d_out, d_h_n = random_rnn_problem(
         seed=7, T=6, B=3, num_layers=num_layers, bidirectional=bidirectional
     )

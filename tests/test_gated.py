@@ -8,6 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rnnbook
+import rnnbook._chunks
+from rnnbook._chunks import time_chunks
 from rnnbook.functional import rnn_param_shapes
 from rnnbook.gradcheck import gradcheck
 from rnnbook.gru import gru_backward, gru_forward
@@ -61,10 +63,16 @@ def test_gradients_match_finite_differences(kind, num_layers, bidirectional, wit
     assert report.passed(1e-6), f"\n{report}"
 
 
+@pytest.mark.parametrize("chunk_steps", [None, 2], ids=["one-chunk", "2-step-chunks"])
 @pytest.mark.parametrize("kind,num_layers,bidirectional", CONFIGS)
-def test_fast_path_equals_the_textbook_loop(kind, num_layers, bidirectional):
-    params, x, states, d_out, d_states = problem(kind, 2, T=6, B=3, num_layers=num_layers,
+def test_fast_path_equals_the_textbook_loop(kind, num_layers, bidirectional, chunk_steps,
+                                            monkeypatch, nan_filled_memory):
+    params, x, states, d_out, d_states = problem(kind, 2, T=7, B=3, num_layers=num_layers,
                                                  bidirectional=bidirectional)
+    if chunk_steps:  # the input projection in chunks of 2 steps: 4 chunks, the last one short
+        step_bytes = GATES[kind] * 3 * 3 * x.itemsize
+        monkeypatch.setattr(rnnbook._chunks, "CHUNK_BYTES", chunk_steps * step_bytes)
+        assert len(rnnbook._chunks.time_chunks(7, step_bytes)) == 4
     _, fast = run(kind, params, x, states, d_out, d_states)
     if kind == "lstm":
         slow = reference_lstm_backward(params, x, tuple(states), d_out, tuple(d_states))
@@ -86,6 +94,16 @@ def test_property_gated_bptt_is_exact(kind, T, B, D, H, num_layers, bidirectiona
                        {"weight_hh_l0": params["weight_hh_l0"], "bias_hh_l0": params["bias_hh_l0"],
                         "input": x}, grads)
     assert report.passed(1e-6), f"\n{report}"
+
+
+@given(steps=st.integers(1, 50), step_bytes=st.integers(1, 2**23), reverse=st.booleans())
+def test_time_chunks_cover_every_step_once_in_loop_order(steps, step_bytes, reverse):
+    chunks = time_chunks(steps, step_bytes, reverse)
+    visited = [t for start, stop in chunks
+               for t in (range(stop - 1, start - 1, -1) if reverse else range(start, stop))]
+    assert visited == (list(range(steps))[::-1] if reverse else list(range(steps)))
+    sizes = [stop - start for start, stop in chunks]
+    assert max(sizes) == min(steps, max(1, rnnbook._chunks.CHUNK_BYTES // step_bytes))
 
 
 def test_gru_biases_differ_only_on_the_candidate_block():
