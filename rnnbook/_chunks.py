@@ -8,6 +8,10 @@ than from main memory, and the product is still large enough to run at full spee
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import numpy as np
+
 #: Bytes of gates per chunk: a few MB, about what a core's share of the last-level cache
 #: holds on current CPUs.
 CHUNK_BYTES = 4 * 2**20
@@ -21,3 +25,21 @@ def time_chunks(steps: int, step_bytes: int, reverse: bool = False) -> list[tupl
     size = max(1, CHUNK_BYTES // max(1, step_bytes))
     chunks = [(start, min(start + size, steps)) for start in range(0, steps, size)]
     return chunks[::-1] if reverse else chunks
+
+
+def projected_steps(
+    x: np.ndarray, w_ih_blocks_t: np.ndarray, bias: np.ndarray, gates: np.ndarray,
+    reverse: bool = False,
+) -> Iterator[int]:
+    """The time steps in the order the loop visits them, with the input projection of each
+    chunk written into ``gates`` just before the chunk's first step is handed out.
+
+    ``x`` ``(T, B, D)``; ``w_ih_blocks_t`` ``(G, D, H)`` and ``bias`` ``(G, 1, H)`` per gate
+    block; ``gates`` ``(G, T, B, H)`` receives ``x_t W + b`` for every gate and step.
+    """
+    blocks, steps, batch, hidden = gates.shape
+    for start, stop in time_chunks(steps, blocks * batch * hidden * gates.itemsize, reverse):
+        projection = gates[:, start:stop].reshape(blocks, (stop - start) * batch, hidden)
+        np.matmul(x[start:stop].reshape(1, -1, x.shape[2]), w_ih_blocks_t, out=projection)
+        projection += bias
+        yield from range(stop - 1, start - 1, -1) if reverse else range(start, stop)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnbook._chunks import time_chunks
+from rnnbook._chunks import projected_steps
 from rnnbook._stack import StackCache, stack_backward, stack_forward
 from rnnbook._workspace import recycled, scratch
 from rnnbook.functional import DirectionCache, check_input, check_state, infer_config
@@ -70,29 +70,26 @@ def gru_direction_forward(x, weights, initial_states, reverse=False, previous=No
     else:
         states[0] = h0
         read, write = 0, 1
-    for start, stop in time_chunks(steps, 3 * batch * hidden * x.itemsize, reverse):
-        # The input projection of this chunk's steps: one product per gate (see _chunks).
-        projection = gates[:, start:stop].reshape(3, (stop - start) * batch, hidden)
-        np.matmul(x[start:stop].reshape(1, -1, features), w_ih_blocks_t, out=projection)
-        projection += bias
-        for t in range(stop - 1, start - 1, -1) if reverse else range(start, stop):
-            a = gates[:, t]                                    # (3, B, H)
-            h_prev = states[t + read]
-            np.matmul(h_prev, w_hh_blocks_t, out=recurrent)
-            rz = a[:2]
-            rz += recurrent[:2]
-            np.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5
-            r, z, n = a
-            np.add(recurrent[2], b_hn, out=recurrent_n[t])
-            np.multiply(r, recurrent_n[t], out=work)
-            n += work
-            np.tanh(n, out=n)
-            h_t = states[t + write]
-            np.subtract(h_prev, n, out=h_t)
-            h_t *= z
-            h_t += n  # h_t = n + z (h_{t-1} - n)
+    # The input projection is one product per gate for a chunk of steps, computed as the
+    # loop reaches the chunk (see _chunks).
+    for t in projected_steps(x, w_ih_blocks_t, bias, gates, reverse):
+        a = gates[:, t]                                        # (3, B, H)
+        h_prev = states[t + read]
+        np.matmul(h_prev, w_hh_blocks_t, out=recurrent)
+        rz = a[:2]
+        rz += recurrent[:2]
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5
+        r, z, n = a
+        np.add(recurrent[2], b_hn, out=recurrent_n[t])
+        np.multiply(r, recurrent_n[t], out=work)
+        n += work
+        np.tanh(n, out=n)
+        h_t = states[t + write]
+        np.subtract(h_prev, n, out=h_t)
+        h_t *= z
+        h_t += n  # h_t = n + z (h_{t-1} - n)
     return GRUDirectionCache(x=x, states=states, reverse=reverse, gates=gates,
                              recurrent_n=recurrent_n)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnbook._chunks import time_chunks
+from rnnbook._chunks import projected_steps
 from rnnbook._stack import StackCache, stack_backward, stack_forward
 from rnnbook._workspace import recycled, scratch
 from rnnbook.functional import DirectionCache, check_input, check_state, infer_config
@@ -61,7 +61,7 @@ def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=N
     """One direction of one LSTM layer; ``weights`` = (W_ih, W_hh, b_ih, b_hh), PyTorch's."""
     w_ih, w_hh, b_ih, b_hh = weights
     h0, c0 = initial_states
-    steps, batch, features = x.shape
+    steps, batch, _ = x.shape
     hidden = w_hh.shape[1]
     # The sigmoid gates' rows are halved: one tanh over all four gates then gives tanh(z/2)
     # on i, f, o, from which σ(z) = (1 + tanh(z/2)) / 2.
@@ -82,26 +82,23 @@ def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=N
     else:
         states[0], cells[0] = h0, c0
         read, write = 0, 1
-    for start, stop in time_chunks(steps, 4 * batch * hidden * x.itemsize, reverse):
-        # The input projection of this chunk's steps: one product per gate (see _chunks).
-        projection = gates[:, start:stop].reshape(4, (stop - start) * batch, hidden)
-        np.matmul(x[start:stop].reshape(1, -1, features), w_ih_blocks_t, out=projection)
-        projection += bias
-        for t in range(stop - 1, start - 1, -1) if reverse else range(start, stop):
-            a = gates[:, t]                                    # (4, B, H)
-            np.matmul(states[t + read], w_hh_blocks_t, out=recurrent)
-            a += recurrent
-            np.tanh(a, out=a)  # tanh(z/2) on i, f, o and tanh(z) on g, in one call
-            sigmoids = a[:3]
-            sigmoids *= 0.5
-            sigmoids += 0.5
-            i, f, o, g = a
-            c_t = cells[t + write]
-            np.multiply(f, cells[t + read], out=c_t)
-            np.multiply(i, g, out=work)
-            c_t += work
-            np.tanh(c_t, out=tanh_cells[t])
-            np.multiply(o, tanh_cells[t], out=states[t + write])
+    # The input projection is one product per gate for a chunk of steps, computed as the
+    # loop reaches the chunk (see _chunks).
+    for t in projected_steps(x, w_ih_blocks_t, bias, gates, reverse):
+        a = gates[:, t]                                        # (4, B, H)
+        np.matmul(states[t + read], w_hh_blocks_t, out=recurrent)
+        a += recurrent
+        np.tanh(a, out=a)  # tanh(z/2) on i, f, o and tanh(z) on g, in one call
+        sigmoids = a[:3]
+        sigmoids *= 0.5
+        sigmoids += 0.5
+        i, f, o, g = a
+        c_t = cells[t + write]
+        np.multiply(f, cells[t + read], out=c_t)
+        np.multiply(i, g, out=work)
+        c_t += work
+        np.tanh(c_t, out=tanh_cells[t])
+        np.multiply(o, tanh_cells[t], out=states[t + write])
     return LSTMDirectionCache(x=x, states=states, reverse=reverse, gates=gates, cells=cells,
                               tanh_cells=tanh_cells)
 
