@@ -80,7 +80,7 @@ def gru_direction_forward(x, weights, initial_states, reverse=False, previous=No
         rz += recurrent[:2]
         np.tanh(rz, out=rz)
         rz *= 0.5
-        rz += 0.5
+        rz += 0.5  # σ(z) = (1 + tanh(z/2)) / 2 on r and z together
         r, z, n = a
         np.add(recurrent[2], b_hn, out=recurrent_n[t])
         np.multiply(r, recurrent_n[t], out=work)
