@@ -109,8 +109,8 @@ def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_
     steps, batch, features = x.shape
     H = w_hh.shape[1]
     d_rows = scratch("gru.d_gates", (steps, batch, 4 * H), x.dtype)
-    g = scratch("gru.g", (4, batch, H), x.dtype)
-    dn, dr, dz, dn_rec = g
+    d_block = scratch("gru.d_block", (4, batch, H), x.dtype)  # this step, gate-major
+    dn, dr, dz, dn_rec = d_block
     dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
     dh = scratch("gru.dh", (batch, H), x.dtype)
     work = scratch("gru.work", (batch, H), x.dtype)
@@ -130,10 +130,10 @@ def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_
         dn *= work                                 # through tanh: pre-activation of n
         np.multiply(dn, cache.recurrent_n[t], out=dr)  # dL/dr = dn (W_hn h + b_hn)
         slope *= a[:2]
-        g[1:3] *= slope                            # through both sigmoids at once
+        d_block[1:3] *= slope                      # through both sigmoids at once
         np.multiply(dn, r, out=dn_rec)             # the n block reaches W_hn through r
         row = d_rows[t]
-        np.copyto(row.reshape(batch, 4, H), g.transpose(1, 0, 2))
+        np.copyto(row.reshape(batch, 4, H), d_block.transpose(1, 0, 2))
         np.matmul(row[:, H:], w_hh, out=product)   # [dr, dz, dn_rec] times W_hh's r, z, n rows
         np.multiply(dh, z, out=dh_next)            # the direct path h_{t-1} -> h_t
         dh_next += product
