@@ -15,6 +15,7 @@ from rnnbook.functional import (
 )
 from rnnbook.gradcheck import gradcheck, numerical_gradient, relative_error
 from rnnbook.gru import gru_backward, gru_forward
+from rnnbook.init import identity_, init_recurrent, orthogonal_, set_forget_bias
 from rnnbook.layers import GRU, LSTM, RNN, Linear, Sequential
 from rnnbook.losses import cross_entropy_loss, log_softmax, mse_loss, softmax
 from rnnbook.lstm import lstm_backward, lstm_forward
@@ -37,6 +38,8 @@ __all__ = [
     "gradcheck",
     "gru_backward",
     "gru_forward",
+    "identity_",
+    "init_recurrent",
     "linear_backward",
     "linear_forward",
     "log_softmax",
@@ -44,11 +47,13 @@ __all__ = [
     "lstm_forward",
     "mse_loss",
     "numerical_gradient",
+    "orthogonal_",
     "relative_error",
     "relu",
     "rnn_backward",
     "rnn_forward",
     "rnn_param_shapes",
+    "set_forget_bias",
     "sigmoid",
     "softmax",
 ]
