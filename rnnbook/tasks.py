@@ -225,8 +225,9 @@ class Vocabulary:
         #: The characters, sorted; ``chars[i]`` is the character with id ``i``.
         self.chars: tuple[str, ...] = tuple(sorted(set(text)))
         self._ids = {char: i for i, char in enumerate(self.chars)}
-        # Decoding indexes this array with the whole id array at once.
-        self._table = np.array(self.chars)
+        # Decoding indexes this array with the whole id array at once; dtype object, because a
+        # numpy str array would drop a trailing "\0" character.
+        self._table = np.array(self.chars, dtype=object)
 
     @property
     def size(self) -> int:
