@@ -92,6 +92,15 @@ def _check_non_negative_int(name: str, value: object) -> int:
     return int(value)
 
 
+def _check_n_symbols(n_symbols: object) -> int:
+    n_symbols = check_positive_int("n_symbols", n_symbols)
+    if n_symbols < 2:
+        raise ValueError(
+            f"n_symbols: expected at least 2 (one symbol needs no memory), got {n_symbols}"
+        )
+    return n_symbols
+
+
 def copy_task(
     batch: int, length: int, delay: int, seed: Seed = None, *, n_symbols: int = 8,
     dtype: type | np.dtype = np.float64,
@@ -124,11 +133,7 @@ def copy_task(
     batch = check_positive_int("batch", batch)
     length = check_positive_int("length", length)
     delay = _check_non_negative_int("delay", delay)
-    n_symbols = check_positive_int("n_symbols", n_symbols)
-    if n_symbols < 2:
-        raise ValueError(
-            f"n_symbols: expected at least 2 (one symbol needs no memory), got {n_symbols}"
-        )
+    n_symbols = _check_n_symbols(n_symbols)
     dtype = check_dtype(dtype)
     rng = make_rng(seed)
     blank, delimiter = n_symbols, n_symbols + 1
@@ -157,7 +162,7 @@ def copy_task_baseline(length: int, delay: int, n_symbols: int = 8) -> float:
     """
     length = check_positive_int("length", length)
     delay = _check_non_negative_int("delay", delay)
-    n_symbols = check_positive_int("n_symbols", n_symbols)
+    n_symbols = _check_n_symbols(n_symbols)
     return float(length * np.log(n_symbols) / (2 * length + delay + 1))
 
 

@@ -166,6 +166,8 @@ def test_copy_task_bad_arguments():
         copy_task(2, 3, 1.5)
     with pytest.raises(ValueError, match="n_symbols: expected at least 2"):
         copy_task(2, 3, 1, n_symbols=1)
+    with pytest.raises(ValueError, match="n_symbols: expected at least 2"):
+        copy_task_baseline(3, 1, n_symbols=1)
     with pytest.raises(TypeError, match="dtype: expected float32 or float64"):
         copy_task(2, 3, 1, dtype=np.int32)
 
