@@ -6,6 +6,13 @@ The companion package of the rnnbook textbook. Layers follow PyTorch's conventio
 """
 
 from rnnbook.activations import ACTIVATIONS, get_activation, relu, sigmoid
+from rnnbook.bptt import (
+    Update,
+    accumulate,
+    full_bptt,
+    randomized_bptt,
+    truncated_bptt,
+)
 from rnnbook.functional import (
     linear_backward,
     linear_forward,
@@ -30,9 +37,12 @@ __all__ = [
     "Adam",
     "Linear",
     "Sequential",
+    "Update",
+    "accumulate",
     "clip_grad_norm",
     "clip_grad_value",
     "cross_entropy_loss",
+    "full_bptt",
     "get_activation",
     "global_norm",
     "gradcheck",
@@ -48,6 +58,7 @@ __all__ = [
     "mse_loss",
     "numerical_gradient",
     "orthogonal_",
+    "randomized_bptt",
     "relative_error",
     "relu",
     "rnn_backward",
@@ -56,6 +67,7 @@ __all__ = [
     "set_forget_bias",
     "sigmoid",
     "softmax",
+    "truncated_bptt",
 ]
 
 __version__ = "0.1.0"
