@@ -7,6 +7,9 @@ The companion package of the rnnbook textbook. Layers follow PyTorch's conventio
 
 from rnnbook.activations import ACTIVATIONS, get_activation, relu, sigmoid
 from rnnbook.bptt import (
+    FullBPTT,
+    RandomizedBPTT,
+    TruncatedBPTT,
     Update,
     accumulate,
     full_bptt,
@@ -27,6 +30,7 @@ from rnnbook.layers import GRU, LSTM, RNN, Linear, Sequential
 from rnnbook.losses import cross_entropy_loss, log_softmax, mse_loss, softmax
 from rnnbook.lstm import lstm_backward, lstm_forward
 from rnnbook.optim import SGD, Adam, clip_grad_norm, clip_grad_value, global_norm
+from rnnbook.training import History, fit
 
 __all__ = [
     "ACTIVATIONS",
@@ -35,13 +39,18 @@ __all__ = [
     "RNN",
     "SGD",
     "Adam",
+    "FullBPTT",
+    "History",
     "Linear",
+    "RandomizedBPTT",
     "Sequential",
+    "TruncatedBPTT",
     "Update",
     "accumulate",
     "clip_grad_norm",
     "clip_grad_value",
     "cross_entropy_loss",
+    "fit",
     "full_bptt",
     "get_activation",
     "global_norm",

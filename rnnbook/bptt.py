@@ -388,3 +388,50 @@ def accumulate(updates: Iterator[Update] | list[Update]) -> tuple[float, dict[st
     if total is None:
         raise ValueError("updates: expected at least one update")
     return total_loss, total
+
+
+# --- the schemes as values, for a training loop ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FullBPTT:
+    """Exact BPTT over each batch: one update per batch."""
+
+    def updates(self, model: object, x: np.ndarray, target: Any, loss: Loss, state: Any = None,
+                seed: Seed = None) -> Iterator[Update]:
+        yield full_bptt(model, x, target, loss, state)
+
+
+@dataclass(frozen=True)
+class TruncatedBPTT:
+    """TBPTT(k1, k2) over each batch (:func:`truncated_bptt`)."""
+
+    k1: int
+    k2: int | None = None
+
+    def __post_init__(self) -> None:
+        truncation_schedule(1, self.k1, self.k2)  # validates k1 and k2 now, not mid-training
+
+    def updates(self, model: object, x: np.ndarray, target: Any, loss: Loss, state: Any = None,
+                seed: Seed = None) -> Iterator[Update]:
+        return truncated_bptt(model, x, target, loss, self.k1, self.k2, state)
+
+
+@dataclass(frozen=True)
+class RandomizedBPTT:
+    """Randomized truncation over each batch (:func:`randomized_bptt`)."""
+
+    continue_prob: float
+    stride: int = 1
+    reweight: bool = True
+
+    def __post_init__(self) -> None:
+        continue_probabilities(2, self.continue_prob, self.stride)  # validates now
+
+    def updates(self, model: object, x: np.ndarray, target: Any, loss: Loss, state: Any = None,
+                seed: Seed = None) -> Iterator[Update]:
+        return randomized_bptt(model, x, target, loss, self.continue_prob, stride=self.stride,
+                               seed=seed, reweight=self.reweight, state=state)
+
+
+Scheme = FullBPTT | TruncatedBPTT | RandomizedBPTT

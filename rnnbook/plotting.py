@@ -124,3 +124,32 @@ def new_figure(ncols: int = 1, nrows: int = 1, **kwargs):
     use_book_style()
     kwargs.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, **kwargs)
+
+
+def plot_learning_curve(history, ax: Axes | None = None, *, label: str = "", window: int = 1,
+                        per_token: bool = False, color: str | None = None) -> Axes:
+    """Training loss per update (a ``window``-update moving average) and validation points.
+
+    ``history`` is a :class:`rnnbook.training.History`. With ``per_token`` each update's
+    loss is divided by the number of steps it counted (for a summed loss). Returns the axes.
+    """
+    import numpy as np
+
+    if ax is None:
+        _, ax = new_figure()
+    loss = np.asarray(history.loss, dtype=float)
+    if per_token:
+        loss = loss / np.asarray(history.tokens, dtype=float)
+    if window > 1 and len(loss) >= window:
+        loss = np.convolve(loss, np.ones(window) / window, mode="valid")
+        updates = np.arange(window, len(history.loss) + 1)
+    else:
+        updates = np.arange(1, len(loss) + 1)
+    (line,) = ax.plot(updates, loss, label=f"{label} (training)" if label else "training",
+                      color=color)
+    if history.val_loss:
+        ax.plot(history.val_step, history.val_loss, "o--", ms=4, color=line.get_color(),
+                label=f"{label} (validation)" if label else "validation")
+    ax.set(xlabel="update", ylabel="loss" + (f" ({window}-update average)" if window > 1
+                                             else ""))
+    return ax
