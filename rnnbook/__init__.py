@@ -16,6 +16,13 @@ from rnnbook.bptt import (
     randomized_bptt,
     truncated_bptt,
 )
+from rnnbook.checkpoint import (
+    Checkpointed,
+    checkpoint_backward,
+    checkpoint_forward,
+    sqrt_segment,
+    stored_bytes,
+)
 from rnnbook.functional import (
     linear_backward,
     linear_forward,
@@ -39,6 +46,7 @@ __all__ = [
     "RNN",
     "SGD",
     "Adam",
+    "Checkpointed",
     "FullBPTT",
     "History",
     "Linear",
@@ -47,6 +55,8 @@ __all__ = [
     "TruncatedBPTT",
     "Update",
     "accumulate",
+    "checkpoint_backward",
+    "checkpoint_forward",
     "clip_grad_norm",
     "clip_grad_value",
     "cross_entropy_loss",
@@ -76,6 +86,8 @@ __all__ = [
     "set_forget_bias",
     "sigmoid",
     "softmax",
+    "sqrt_segment",
+    "stored_bytes",
     "truncated_bptt",
 ]
 
