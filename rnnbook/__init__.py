@@ -37,6 +37,7 @@ from rnnbook.layers import GRU, LSTM, RNN, Linear, Sequential
 from rnnbook.losses import cross_entropy_loss, log_softmax, mse_loss, softmax
 from rnnbook.lstm import lstm_backward, lstm_forward
 from rnnbook.optim import SGD, Adam, clip_grad_norm, clip_grad_value, global_norm
+from rnnbook.sampling import evaluate, forward_ids, sample, softmax_with_temperature
 from rnnbook.training import History, fit
 
 __all__ = [
@@ -60,7 +61,9 @@ __all__ = [
     "clip_grad_norm",
     "clip_grad_value",
     "cross_entropy_loss",
+    "evaluate",
     "fit",
+    "forward_ids",
     "full_bptt",
     "get_activation",
     "global_norm",
@@ -83,9 +86,11 @@ __all__ = [
     "rnn_backward",
     "rnn_forward",
     "rnn_param_shapes",
+    "sample",
     "set_forget_bias",
     "sigmoid",
     "softmax",
+    "softmax_with_temperature",
     "sqrt_segment",
     "stored_bytes",
     "truncated_bptt",
