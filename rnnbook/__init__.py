@@ -34,10 +34,12 @@ from rnnbook.gradcheck import gradcheck, numerical_gradient, relative_error
 from rnnbook.gru import gru_backward, gru_forward
 from rnnbook.init import identity_, init_recurrent, orthogonal_, set_forget_bias
 from rnnbook.layers import GRU, LSTM, RNN, Linear, Sequential
+from rnnbook.linear_recurrent import LinearRecurrent
 from rnnbook.losses import cross_entropy_loss, log_softmax, mse_loss, softmax
 from rnnbook.lstm import lstm_backward, lstm_forward
 from rnnbook.optim import SGD, Adam, clip_grad_norm, clip_grad_value, global_norm
 from rnnbook.sampling import evaluate, forward_ids, sample, softmax_with_temperature
+from rnnbook.scan import linear_recurrence, linear_recurrence_backward
 from rnnbook.training import History, fit
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "FullBPTT",
     "History",
     "Linear",
+    "LinearRecurrent",
     "RandomizedBPTT",
     "Sequential",
     "TruncatedBPTT",
@@ -74,6 +77,8 @@ __all__ = [
     "init_recurrent",
     "linear_backward",
     "linear_forward",
+    "linear_recurrence",
+    "linear_recurrence_backward",
     "log_softmax",
     "lstm_backward",
     "lstm_forward",
