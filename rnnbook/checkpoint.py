@@ -20,11 +20,12 @@ Layers and directions:
   layer before moving on, and the backward pass recomputes a segment in every layer, then
   backpropagates it from the top layer down. Nothing of length ``T`` is kept except the
   caller's input; each layer stores its own ``ceil(T / k)`` states.
-* a bidirectional stack runs *layer-major*, as the plain path does. The reverse direction
-  reads the sequence from its end, so the gradient reaching layer ``l`` at step ``t`` needs
-  the layer above's forward direction backpropagated from ``T`` down to ``t`` and its reverse
-  direction from ``0`` up to ``t``: every step's gradient exists only once the whole layer
-  above is done, and the backward pass must hold a ``(T, B, 2H)`` gradient between layers.
+* a bidirectional stack runs *layer-major*, as the plain path does. The gradient reaching
+  layer ``l`` at step ``t`` needs the layer above's forward direction backpropagated from
+  ``T`` down to ``t`` and its reverse direction from ``0`` up to ``t``. Layer ``l``'s own
+  forward direction starts its backward pass at step ``T``, whose gradient is complete only
+  once the layer above's reverse direction has swept the whole sequence: so the backward pass
+  goes layer by layer and holds a ``(T, B, 2H)`` gradient between layers.
   Within a layer, each direction stores the state entering each segment *in its own reading
   order* (for the reverse direction, the state at the segment's end) and recomputes the
   segment in that order. The input of each layer above the first, ``(T, B, 2H)``, is kept:
