@@ -37,7 +37,7 @@ def numerical_gradient(
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    """``||a - n|| / max(||a|| + ||n||, tiny)``: 0 when equal, 1 when unrelated."""
+    """``||a - n|| / max(||a|| + ||n||, tiny)``: 0 when equal, 1 when one is zero or opposite."""
     scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
     return float(np.linalg.norm(analytic - numeric) / max(scale, 1e-300))
 
@@ -66,7 +66,7 @@ class GradcheckReport:
 
     def __str__(self) -> str:
         width = max(len(row.name) for row in self.rows)
-        header = f"{'array':<{width}}  {'shape':>14}  {'|grad|':>9}  {'rel. error':>10}  "
+        header = f"{'array':<{width}}  {'shape':>14}  {'|numeric|':>9}  {'rel. error':>10}  "
         lines = [header + f"{'max abs':>9}"]
         for row in self.rows:
             lines.append(
