@@ -11,10 +11,15 @@ Every (method, size, dtype) is timed in a process of its own, with 2 threads, an
 methods of one size alternate round after round, so that a shared machine's drift is spread
 over all of them; each time is the median of repeated calls of
 ``rnnbook.linear_recurrence(c, b, method=...)`` (input checks included, as a user gets it)
-with c uniform in [0.9, 1) and b normal. Beside each time stand the method's work (multiply
-and add per lane), depth (dependent rounds) and NumPy calls, from ``rnnbook.scan.scan_cost``.
-The load average before and after the run is recorded: on a busy machine the times are
-slower and noisier, and only ratios that hold by a wide margin should be read from them.
+with c uniform in [0.9, 1) and b normal. Two clocks are read: the wall clock, and the
+process's CPU time. The work is single-threaded NumPy, so on an idle machine the two agree;
+on a busy one the wall clock also counts the time spent waiting for a core (a run longer
+than a scheduler time slice waits more), and the CPU time is the better estimate of the
+idle machine's wall time. The table shows CPU times. Beside each time stand the method's
+work (multiplications and additions per lane), depth (dependent rounds) and NumPy calls,
+from ``rnnbook.scan.scan_cost``. The load average before and after the run is recorded: on
+a busy machine even the CPU times are noisier (cores share caches and memory bandwidth),
+and only ratios that hold by a wide margin should be read from them.
 """
 
 from __future__ import annotations
@@ -35,10 +40,11 @@ DTYPES = ["float32", "float64"]
 THREADS = 2
 
 
-def timed(run) -> float:
-    start = time.perf_counter()
+def timed(run) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one call."""
+    start, cpu = time.perf_counter(), time.process_time()
     run()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def repeats_for(steps: int) -> int:
@@ -58,18 +64,18 @@ def worker(args) -> None:
         linear_recurrence(c, b, method=args.worker)
 
     run()  # warm-up: the first call pays for page faults on fresh memory
-    seconds = [timed(run) for _ in range(repeats_for(steps))]
-    print(json.dumps({"seconds": float(np.median(seconds))}))
+    wall, cpu = zip(*(timed(run) for _ in range(repeats_for(steps))), strict=True)
+    print(json.dumps({"wall": float(np.median(wall)), "cpu": float(np.median(cpu))}))
 
 
-def spawn(method: str, size, dtype: str) -> float:
+def spawn(method: str, size, dtype: str) -> dict[str, float]:
     command = [sys.executable, __file__, "--worker", method, "--dtype", dtype,
                "--size", *map(str, size)]
     env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), OPENBLAS_NUM_THREADS=str(THREADS))
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{method} worker failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -95,6 +101,7 @@ def main() -> None:
     print(f"{platform.machine()}, {os.cpu_count()} cores, NumPy {np.__version__}, "
           f"{THREADS} threads, {rounds} rounds; load average before: "
           + ", ".join(f"{x:.2f}" for x in load_before))
+    print("CPU time of one call (median over rounds of the median over repeats):")
     header = ("| T | B x H | dtype | " + " | ".join(f"{m} (ms)" for m in METHODS) + " | "
               + " | ".join(f"{m}/loop" for m in METHODS[1:]) + " |")
     print(header)
@@ -104,16 +111,18 @@ def main() -> None:
         for batch, hidden in widths:
             for dtype in DTYPES:
                 size = (steps, batch, hidden)
-                runs: dict[str, list[float]] = {m: [] for m in METHODS}
+                runs: dict[str, list[dict[str, float]]] = {m: [] for m in METHODS}
                 for _ in range(rounds):
                     for method in METHODS:
                         runs[method].append(spawn(method, size, dtype))
-                seconds = {m: float(np.median(v)) for m, v in runs.items()}
+                seconds = {m: float(np.median([r["cpu"] for r in v])) for m, v in runs.items()}
                 for method in METHODS:
+                    wall = [r["wall"] for r in runs[method]]
                     rows.append({"T": steps, "B": batch, "H": hidden, "dtype": dtype,
                                  "method": method, "seconds": seconds[method],
-                                 "rounds_seconds": runs[method],
-                                 **scan_cost(steps, method)})
+                                 "wall_seconds": float(np.median(wall)),
+                                 "rounds_cpu_seconds": [r["cpu"] for r in runs[method]],
+                                 "rounds_wall_seconds": wall, **scan_cost(steps, method)})
                 ratios = " | ".join(f"{seconds[m] / seconds['loop']:.2f}" for m in METHODS[1:])
                 times = " | ".join(f"{1e3 * seconds[m]:.2f}" for m in METHODS)
                 print(f"| {steps} | {batch} x {hidden} | {dtype} | {times} | {ratios} |",
@@ -131,6 +140,7 @@ def main() -> None:
                        "machine": platform.machine(), "cores": os.cpu_count(),
                        "rounds": rounds, "load_average_before": load_before,
                        "load_average_after": load_after, "default_method": DEFAULT_METHOD,
+                       "seconds": "process CPU time; wall_seconds: wall clock",
                        "c_range": [0.9, 1.0]}, handle, indent=1)
 
 
