@@ -2,8 +2,8 @@
 
 The gate and the candidate depend on the input only, never on the state:
 
-    c_t = σ(W_c x_t + b_c)                 keep gate, in (0, 1)
-    v_t = W_v x_t + b_v                    candidate
+    c_t = σ(W_ic x_t + b_ic)               keep gate, in (0, 1)
+    v_t = W_iv x_t + b_iv                  candidate
     h_t = c_t ⊙ h_{t-1} + (1 - c_t) ⊙ v_t
 
 so the state follows the linear recurrence ``h_t = b_t + c_t ⊙ h_{t-1}`` with
