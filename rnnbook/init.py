@@ -14,8 +14,11 @@ A gated layer stacks its gates' recurrent matrices in one ``(G * H, H)`` array (
 ``G = 4``: i, f, g, o; GRU ``G = 3``: r, z, n). Each gate multiplies ``h_{t-1}`` by its own
 block, so :func:`init_recurrent` makes *each block* orthogonal: every gate then sees
 ``h_{t-1}`` with all singular values ``gain``. (``torch.nn.init.orthogonal_`` on the whole
-stacked array gives orthonormal columns instead, ``W^T W = I``, which spreads the unit
-singular values over the gates: each block's singular values are then about ``1 / sqrt(G)``.)
+stacked array gives orthonormal columns instead, ``W^T W = I``, which shares the unit
+"energy" among the gates: the blocks' squared Frobenius norms add up to ``H``, so the mean
+squared singular value, averaged over the ``G`` blocks, is exactly ``1 / G``. Within a
+block the singular values are far from equal: for large ``H`` they spread over
+``[0, 2 sqrt(G - 1) / G]``, for ``G = 4`` from near 0 to about ``sqrt(3) / 2 = 0.87``.)
 """
 
 from __future__ import annotations
@@ -140,18 +143,25 @@ def init_recurrent(
 ) -> RNN | LSTM | GRU:
     """Re-initialise every ``weight_hh_*`` of ``layer`` in place, one ``(H, H)`` block per gate.
 
+    The biases change too where the scheme says so (below); ``weight_ih_*`` never does.
+
     ``scheme``:
 
     * ``"orthogonal"``: ``gain`` times a Haar-random orthogonal matrix per gate block;
-    * ``"identity"``: ``gain * I`` per gate block; with ``zero_bias`` left at ``None`` every
-      bias of the layer (``bias_ih_*`` and ``bias_hh_*``) is set to zero too, the IRNN recipe
-      of Le, Jaitly & Hinton (2015) for a ReLU RNN;
-    * ``"pytorch"``: PyTorch's default ``U(-1/sqrt(H), 1/sqrt(H))`` again (``gain`` must be
-      1), to undo another scheme.
+    * ``"identity"``: ``gain * I`` per gate block; for a plain ``RNN`` with ``zero_bias``
+      left at ``None``, every bias (``bias_ih_*`` and ``bias_hh_*``) is set to zero too, the
+      IRNN recipe of Le, Jaitly & Hinton (2015) for a ReLU RNN. A gated layer keeps its
+      biases: zeroing an LSTM's would also zero its forget-gate bias (call
+      :func:`set_forget_bias` afterwards if that is what you want);
+    * ``"pytorch"``: PyTorch's default again (``gain`` must be 1), to undo another scheme:
+      every ``weight_hh_*`` *and every bias* ``bias_ih_*``, ``bias_hh_*`` is redrawn from
+      ``U(-1/sqrt(H), 1/sqrt(H))`` (the other schemes change only these arrays).
 
-    ``zero_bias``: ``True``/``False`` forces or forbids zeroing the biases; ``None`` means
-    ``scheme == "identity"``. The input weights ``weight_ih_*`` are never touched. With one
-    ``seed`` the ``weight_hh_*`` are drawn in the order of ``layer.params``. Returns ``layer``.
+    ``zero_bias``: ``True``/``False`` forces or forbids zeroing every bias after the scheme
+    is applied; ``None`` means ``True`` only for ``"identity"`` on a plain ``RNN``. The input
+    weights ``weight_ih_*`` are never touched. With one ``seed`` the ``weight_hh_*`` are drawn
+    in the order of ``layer.params``, then (``"pytorch"``) the biases in that order. Returns
+    ``layer``.
     """
     _check_layer(layer, (RNN, LSTM, GRU))
     check_choice("scheme", scheme, SCHEMES)
@@ -170,10 +180,15 @@ def init_recurrent(
             identity_(w, gain, blocks=layer.gates)
         else:
             w[...] = rng.uniform(-bound, bound, size=w.shape)
-    if zero_bias if zero_bias is not None else scheme == "identity":
-        for name, value in layer.params.items():
-            if name.startswith("bias_"):
-                value[...] = 0.0
+    biases = [value for name, value in layer.params.items() if name.startswith("bias_")]
+    if scheme == "pytorch":  # undo "identity", which may have zeroed them
+        for value in biases:
+            value[...] = rng.uniform(-bound, bound, size=value.shape)
+    if zero_bias is None:  # IRNN: plain RNN only; a gated layer keeps its forget-gate bias
+        zero_bias = scheme == "identity" and isinstance(layer, RNN)
+    if zero_bias:
+        for value in biases:
+            value[...] = 0.0
     return layer
 
 

@@ -87,6 +87,22 @@ def test_whole_stacked_matrix_is_not_blockwise_orthogonal():
     assert not np.allclose(blocks[0].T @ blocks[0], np.eye(n), atol=0.1)
 
 
+@pytest.mark.parametrize("gates", [3, 4])
+def test_whole_stacked_blocks_spread_their_singular_values(gates):
+    """The module docstring: per block, singular values fill about [0, 2 sqrt(G - 1) / G]."""
+    n = 128
+    whole = orthogonal_(np.empty((gates * n, n)), seed=gates)
+    edge = 2 * np.sqrt(gates - 1) / gates
+    squares = []
+    for k in range(gates):
+        sv = np.linalg.svd(whole[k * n:(k + 1) * n], compute_uv=False)
+        assert sv.min() < 0.05
+        np.testing.assert_allclose(sv.max(), edge, rtol=0.05)
+        squares.append(np.mean(sv**2))
+    np.testing.assert_allclose(np.mean(squares), 1 / gates, rtol=1e-12)  # exact on average
+    assert not np.allclose(squares, 1 / gates, rtol=1e-6)  # not block by block
+
+
 # --- the Haar distribution ---------------------------------------------------------------------
 
 def _moments(draw, n, count, seed):
@@ -174,8 +190,12 @@ def test_init_recurrent_orthogonal_sets_every_gate_block(make, gain):
                 np.testing.assert_allclose(block.T @ block, gain**2 * np.eye(H), atol=1e-12)
         else:
             np.testing.assert_array_equal(value, before[name])  # inputs and biases untouched
-    # each weight_hh_* and each block has its own draw
+    # each weight_hh_* and each gate block has its own draw (not one Q reused)
     assert not np.allclose(layer.params["weight_hh_l0"], layer.params["weight_hh_l1"])
+    if G > 1:
+        w = layer.params["weight_hh_l0"]
+        for k in range(1, G):
+            assert not np.allclose(w[:H], w[k * H:(k + 1) * H])
 
 
 def test_init_recurrent_is_determined_by_its_seed():
@@ -187,16 +207,31 @@ def test_init_recurrent_is_determined_by_its_seed():
 
 
 @pytest.mark.parametrize("make", LAYERS, ids=["RNN", "LSTM", "GRU"])
-def test_init_recurrent_identity_zeros_the_biases(make):
-    layer = init_recurrent(make(), "identity")
+def test_init_recurrent_identity_zeros_the_biases_of_a_plain_rnn_only(make):
+    """IRNN: a plain RNN's biases go to zero; a gated layer keeps its (forget-gate) biases."""
+    layer = make()
+    before = {name: value.copy() for name, value in layer.params.items()}
+    init_recurrent(layer, "identity")
     H, G = layer.hidden_size, layer.gates
     for name, value in layer.params.items():
         if name.startswith("weight_hh_"):
             np.testing.assert_array_equal(value, np.tile(np.eye(H), (G, 1)))
-        elif name.startswith("bias_"):
+        elif name.startswith("bias_") and isinstance(layer, rnnbook.RNN):
             np.testing.assert_array_equal(value, 0.0)
-        else:
-            assert np.count_nonzero(value) == value.size  # weight_ih_*: PyTorch's draw kept
+        else:  # weight_ih_*, and a gated layer's biases: PyTorch's draw kept
+            np.testing.assert_array_equal(value, before[name])
+            assert np.count_nonzero(value) == value.size
+
+
+def test_identity_keeps_an_lstm_forget_bias():
+    """Negative control of the old behaviour: the forget-gate bias set before survives."""
+    lstm = set_forget_bias(rnnbook.LSTM(2, 4, seed=0), 1.0)
+    init_recurrent(lstm, "identity")
+    total = lstm.params["bias_ih_l0"] + lstm.params["bias_hh_l0"]
+    np.testing.assert_array_equal(total[4:8], 1.0)
+    zeroed = init_recurrent(set_forget_bias(rnnbook.LSTM(2, 4, seed=0), 1.0), "identity",
+                            zero_bias=True)  # asked for explicitly
+    np.testing.assert_array_equal(zeroed.params["bias_ih_l0"], 0.0)
 
 
 def test_zero_bias_overrides_the_scheme():
@@ -231,6 +266,26 @@ def test_pytorch_scheme_redraws_the_default():
     assert abs(var - bound**2 / 3) < 4 * bound**2 * np.sqrt(4 / 45 / n)
     same = init_recurrent(rnnbook.GRU(3, 16, seed=0), "pytorch", seed=5)
     np.testing.assert_array_equal(same.params["weight_hh_l0"], W)
+
+
+@pytest.mark.parametrize("make", LAYERS, ids=["RNN", "LSTM", "GRU"])
+def test_pytorch_scheme_undoes_identity_biases_included(make):
+    layer = init_recurrent(make(), "identity", zero_bias=True)
+    weight_ih = {n: v.copy() for n, v in layer.params.items() if n.startswith("weight_ih_")}
+    init_recurrent(layer, "pytorch", seed=3)
+    bound = 1 / np.sqrt(layer.hidden_size)
+    biases = [v for n, v in layer.params.items() if n.startswith("bias_")]
+    assert len(biases) == 8  # two layers, two directions, ih and hh
+    for value in biases:
+        assert np.count_nonzero(value) == value.size and np.all(np.abs(value) <= bound)
+    drawn = np.concatenate(biases)
+    assert drawn.max() > 0.5 * bound and drawn.min() < -0.5 * bound  # spread over the interval
+    assert not np.allclose(biases[0], biases[1])  # each bias its own draw
+    for name, value in weight_ih.items():  # the input weights are never touched
+        np.testing.assert_array_equal(layer.params[name], value)
+    # zero_bias=True still wins over the redraw
+    zeroed = init_recurrent(make(), "pytorch", seed=3, zero_bias=True)
+    np.testing.assert_array_equal(zeroed.params["bias_hh_l0"], 0.0)
 
 
 def test_float32_layer_stays_float32():
