@@ -4,15 +4,19 @@ A *model* here is a recurrent layer (:class:`~rnnbook.RNN`, :class:`~rnnbook.LST
 :class:`~rnnbook.GRU`), alone or as the first layer of a :class:`~rnnbook.Sequential`
 whose other layers are read-outs applied at every step (:class:`~rnnbook.Linear`). A *loss*
 is any callable ``loss(prediction, target) -> (value, d_prediction)``, such as
-``rnnbook.mse_loss`` or ``functools.partial(rnnbook.cross_entropy_loss, reduction="sum")``;
-it sees the predictions and targets of the steps that count, ``(n, B, C)`` and ``target``
-sliced along its first (time) axis.
+``functools.partial(rnnbook.mse_loss, reduction="sum")``; it sees the predictions and
+targets of the steps that count, ``(n, B, C)`` and ``target`` sliced along its first (time)
+axis.
 
 Every scheme walks the sequence forwards and yields :class:`Update` objects, one per
 parameter update: the loss of some steps and its gradient, backpropagated to some earlier
 step and no further. Between two updates the caller may change the parameters in place (an
 optimiser step); the next window is computed with the new ones. Summed over a sequence at
-fixed parameters (:func:`accumulate`), the updates give one gradient estimate:
+fixed parameters (:func:`accumulate`), the updates give one gradient estimate of the loss
+*summed* over the steps (``reduction="sum"``). With ``reduction="mean"`` each update
+averages over its own window instead, so the sum is not the full gradient, and with random
+windows not even its unbiased estimate; for training that per-window mean is often what one
+wants, but compare estimates with a summed loss.
 
 * :func:`full_bptt`: one update, the exact gradient;
 * :func:`truncated_bptt`: TBPTT(k1, k2) of Williams & Peng (1990): every ``k1`` steps, the
@@ -162,6 +166,8 @@ def _check_sequence(network: _Network, x: object, target: object) -> int:
     if not isinstance(x, np.ndarray) or x.ndim != 3:
         shape = getattr(x, "shape", None)
         raise ValueError(f"x: expected an array of shape (T, B, D), got {shape}")
+    if x.shape[0] == 0:
+        raise ValueError(f"x: expected at least one time step, got shape {x.shape}")
     if not hasattr(target, "shape") or target.shape[:1] != x.shape[:1]:
         raise ValueError(
             f"target: expected T = {x.shape[0]} steps on its first axis, like x, got shape "
@@ -282,16 +288,28 @@ def truncated_bptt(
 
     Each update counts the losses of the last ``k1`` steps and backpropagates them ``k2``
     steps (``k2 >= k1``, default ``k1``), starting from the state at step ``stop - k2``,
-    carried over from an earlier window without its gradient. When ``k2 > k1`` the windows
-    overlap and the overlap's forward pass is recomputed with the parameters of the moment,
-    so that only ``k2`` steps of activations are ever stored: memory O(k2), not O(T).
-    With ``k1 = k2 >= T`` it is :func:`full_bptt`.
+    carried over from an earlier window without its gradient. Only one window of ``k2``
+    steps is held at a time: memory O(k2), not O(T). The backward passes cost about
+    ``T k2 / k1`` steps, as in any TBPTT(k1, k2).
+
+    One difference from Williams & Peng's on-line BPTT(h; h') (their ``h = k2``,
+    ``h' = k1``), which keeps a buffer of the last ``h`` states, each computed once with the
+    weights of its time: here each window runs its own forward pass from the carried state,
+    so when ``k2 > k1`` the overlap with the previous window, ``k2 - k1`` steps, is computed
+    again (about ``T (k2 - k1) / k1`` extra forward steps), with the weights of the moment.
+    With ``k1 = k2`` the two agree, and with ``k1 = k2 >= T`` it is :func:`full_bptt`.
+    Arguments are checked when the function is called, before the first update.
     """
     network = _network(model)
     _no_bidirectional(network, "truncated BPTT")
     steps = _check_sequence(network, x, target)
     schedule = truncation_schedule(steps, k1, k2)
-    carried = {0: network.as_state(state, x.shape[1])}
+    start_state = network.as_state(state, x.shape[1])
+    return _truncated_updates(network, x, target, loss, schedule, start_state)
+
+
+def _truncated_updates(network, x, target, loss, schedule, start_state) -> Iterator[Update]:
+    carried = {0: start_state}
     for index, (reach, start, stop) in enumerate(schedule):
         # The next window starts at next_reach, somewhere in [reach, stop]: keep that state.
         next_reach = schedule[index + 1][0] if index + 1 < len(schedule) else stop
@@ -307,22 +325,30 @@ def truncated_bptt(
 
 
 def continue_probabilities(
-    steps: int, continue_prob: float | np.ndarray, stride: int = 1
+    steps: int, continue_prob: float | np.ndarray, stride: int | None = None
 ) -> np.ndarray:
     """``c`` ``(T,)``: ``c[t]`` is the probability that the gradient crosses from step ``t``
     back to step ``t - 1`` (``c[0]`` is unused and 1).
 
-    A float ``continue_prob`` is placed at every ``stride``-th step and 1 elsewhere, so that
-    truncation can only happen on that grid; an array gives ``c[1:]`` directly (``(T - 1,)``).
+    A float ``continue_prob`` is placed at every ``stride``-th step (default 1: every step)
+    and 1 elsewhere, so that truncation can only happen on that grid; an array gives
+    ``c[1:]`` directly (``(T - 1,)``), and then ``stride`` must be left out.
     Every value must lie in ``(0, 1]``: a zero would give no chance to the paths that the
     reweighting divides by it.
     """
     steps = check_positive_int("steps", steps)
-    stride = check_positive_int("stride", stride)
     probs = np.ones(steps)
+    if isinstance(continue_prob, bool) or not isinstance(
+            continue_prob, int | float | np.integer | np.floating | np.ndarray | list | tuple):
+        raise TypeError(f"continue_prob: expected a probability or an array of them, got "
+                        f"{type(continue_prob).__name__}")
     if np.ndim(continue_prob) == 0:
+        stride = 1 if stride is None else check_positive_int("stride", stride)
         probs[stride::stride] = float(continue_prob)
     else:
+        if stride is not None:
+            raise ValueError("stride: leave it out when continue_prob is an array; the array "
+                             "already says at which steps truncation can happen")
         given = np.asarray(continue_prob, dtype=float)
         if given.shape != (steps - 1,):
             raise ValueError(
@@ -343,7 +369,8 @@ def continue_probabilities(
 
 def randomized_bptt(
     model: object, x: np.ndarray, target: Any, loss: Loss, continue_prob: float | np.ndarray,
-    *, stride: int = 1, seed: Seed = None, reweight: bool = True, state: Any = None,
+    *, stride: int | None = None, seed: Seed = None, reweight: bool = True,
+    state: Any = None,
 ) -> Iterator[Update]:
     """Randomized truncation of BPTT, unbiased by reweighting (Tallec & Ollivier, 2017).
 
@@ -355,7 +382,9 @@ def randomized_bptt(
     is divided by ``c[t]``: each term of the full gradient, a path back over some steps,
     survives with the product of their ``c`` and is scaled by its inverse, so the sum of
     the updates has the full gradient as its expectation. ``reweight=False`` drops the
-    division: plain random truncation, biased like :func:`truncated_bptt`.
+    division: plain random truncation, biased like :func:`truncated_bptt`. Unbiased means
+    for a loss summed over steps (see the module's note on ``reduction``). The truncation
+    points are drawn, and the arguments checked, when the function is called.
     """
     network = _network(model)
     _no_bidirectional(network, "randomized truncation")
@@ -366,6 +395,12 @@ def randomized_bptt(
     crossed = sorted(set(candidates.tolist()) - set(truncated.tolist()))
     bounds = [0, *map(int, truncated), steps]
     current = network.as_state(state, x.shape[1])
+    return _randomized_updates(network, x, target, loss, probs, bounds, crossed, reweight,
+                               current)
+
+
+def _randomized_updates(network, x, target, loss, probs, bounds, crossed, reweight,
+                        current) -> Iterator[Update]:
     for first, last in itertools.pairwise(bounds):
         cuts = tuple(t for t in crossed if first < t < last)
         scales = tuple(1.0 / probs[t] if reweight else 1.0 for t in cuts)
@@ -376,7 +411,10 @@ def randomized_bptt(
 
 
 def accumulate(updates: Iterator[Update] | list[Update]) -> tuple[float, dict[str, np.ndarray]]:
-    """Sum the losses and the gradients of a scheme's updates taken at fixed parameters."""
+    """Sum the losses and the gradients of a scheme's updates taken at fixed parameters.
+
+    For a loss summed over steps this is the scheme's estimate of the full gradient.
+    """
     total_loss, total = 0.0, None
     for update in updates:
         total_loss += update.loss
@@ -421,12 +459,13 @@ class TruncatedBPTT:
 class RandomizedBPTT:
     """Randomized truncation over each batch (:func:`randomized_bptt`)."""
 
-    continue_prob: float
-    stride: int = 1
+    continue_prob: float | np.ndarray
+    stride: int | None = None
     reweight: bool = True
 
     def __post_init__(self) -> None:
-        continue_probabilities(2, self.continue_prob, self.stride)  # validates now
+        if np.ndim(self.continue_prob) == 0:  # an array is checked against each batch's T
+            continue_probabilities(2, self.continue_prob, self.stride)
 
     def updates(self, model: object, x: np.ndarray, target: Any, loss: Loss, state: Any = None,
                 seed: Seed = None) -> Iterator[Update]:

@@ -237,20 +237,60 @@ def test_a_sequence_cut_in_two_batches_with_the_state_carried(kind):
 
 def test_parameters_changed_between_updates_are_used_by_the_next_window():
     model = make_model("rnn")
+    cell, readout = model.layers
     x, y = make_data(6)
+    old = {name: value.copy() for name, value in model.params.items()}
     optimizer = rnnbook.SGD(model.params, lr=0.1)
-    before = model.params["0.weight_hh_l0"].copy()
     losses = []
     for update in truncated_bptt(model, x, y, sum_mse, 3):
         losses.append(update.loss)
         optimizer.step(update.grads)
-    assert not np.allclose(model.params["0.weight_hh_l0"], before)
-    # The second window's loss is that of the updated weights, from the carried state.
-    check = make_model("rnn")
-    for name, value in check.params.items():
-        value[...] = before if name == "0.weight_hh_l0" else value
-    first = next(truncated_bptt(check, x, y, sum_mse, 3))
-    assert first.loss == losses[0]
+    new = {name: value.copy() for name, value in model.params.items()}
+
+    def window_loss(weights):
+        """Loss of steps 3..5 from the state after steps 0..2 computed with the old weights."""
+        for name, value in model.params.items():
+            value[...] = old[name]
+        _, h3 = cell.forward(x[:3])
+        for name, value in model.params.items():
+            value[...] = weights[name]
+        out, _ = cell.forward(x[3:], h3)
+        return sum_mse(readout.forward(out), y[3:])[0]
+
+    # The step after the first update changed the weights, and the second window used them.
+    assert not np.allclose(new["0.weight_hh_l0"], old["0.weight_hh_l0"])
+    after_first = {name: old[name] - 0.1 * g for name, g in
+                   next(truncated_bptt(make_model("rnn"), x, y, sum_mse, 3)).grads.items()}
+    assert losses[1] == pytest.approx(window_loss(after_first), rel=1e-12)
+    assert losses[1] != pytest.approx(window_loss(old), rel=1e-6)  # the old weights differ
+
+
+def test_a_mean_loss_averages_each_window_on_its_own():
+    """With reduction="mean" an update's loss and gradient are those of its own window's
+    mean, so summing them is not the gradient of the sequence's mean loss."""
+    model = make_model("gru")
+    x, y = make_data(8)
+    updates = list(truncated_bptt(model, x, y, rnnbook.mse_loss, 3))
+    out, _ = model.layers[0].forward(x)
+    prediction = model.layers[1].forward(out)
+    for update in updates:
+        expected = rnnbook.mse_loss(prediction[update.start:update.stop],
+                                    y[update.start:update.stop])[0]
+        assert update.loss == pytest.approx(expected, rel=1e-12)
+    _, summed = accumulate(updates)
+    full = full_bptt(model, x, y, rnnbook.mse_loss)
+    assert relative_error(summed["1.weight"], full.grads["1.weight"]) > 0.1
+
+
+def test_arguments_are_checked_when_the_scheme_is_called():
+    model = make_model("rnn")
+    x, y = make_data(5)
+    with pytest.raises(ValueError, match="k1"):
+        truncated_bptt(model, x, y, sum_mse, 0)  # no next() needed
+    with pytest.raises(ValueError, match="continue_prob"):
+        randomized_bptt(model, x, y, sum_mse, 0.0)
+    with pytest.raises(ValueError, match="bidirectional"):
+        truncated_bptt(make_model("rnn", bidirectional=True), x, y, sum_mse, 2)
 
 
 # --- randomized truncation ------------------------------------------------------------------
@@ -339,6 +379,47 @@ def test_reweighting_scales_only_the_crossed_boundaries():
                                    rtol=1e-10, atol=1e-12)
 
 
+def cut_gradient(model, x, y, cuts):
+    """The gradient with the backward pass cut at the given steps (and nothing else): full
+    BPTT on each piece, from the state the previous piece ended in."""
+    total, state = None, None
+    for first, last in itertools.pairwise([0, *cuts, len(x)]):
+        update = full_bptt(model, x[first:last], y[first:last], sum_mse, state=state)
+        state = update.state
+        total = update.grads if total is None else {n: total[n] + g
+                                                    for n, g in update.grads.items()}
+    return total
+
+
+def test_two_crossed_boundaries_are_reweighted_by_their_own_probabilities():
+    """c = 1/2 at step 2 and 4/5 at step 4, both crossed: the paths that cross only step 2
+    count twice, only step 4 count 5/4, both count 5/2 (inclusion-exclusion on the cuts)."""
+    model = make_model("lstm")
+    x, y = make_data(6)
+    probs = np.array([1.0, 0.5, 1.0, 0.8, 1.0])
+    seed = next(s for s in range(200)  # a draw that crosses both (one window)
+                if len(list(randomized_bptt(model, x, y, sum_mse, probs, seed=s))) == 1)
+    (update,) = randomized_bptt(model, x, y, sum_mse, probs, seed=seed)
+    none, only_4, only_2, both = (cut_gradient(model, x, y, cuts)
+                                  for cuts in ([], [4], [2], [2, 4]))
+    for name in model.params:
+        cross_2 = only_4[name] - both[name]          # paths crossing step 2, not step 4
+        cross_4 = only_2[name] - both[name]          # paths crossing step 4, not step 2
+        cross_24 = none[name] - only_4[name] - only_2[name] + both[name]
+        expected = both[name] + 2 * cross_2 + 1.25 * cross_4 + 2.5 * cross_24
+        np.testing.assert_allclose(update.grads[name], expected, rtol=1e-10, atol=1e-12)
+
+
+def test_randomized_truncation_is_unbiased_with_probabilities_that_vary_by_step():
+    model = make_model("rnn")
+    x, y = make_data(10)
+    probs = np.where(np.arange(1, 10) % 2, 0.9, 0.4)
+    full = full_bptt(model, x, y, sum_mse)
+    samples = np.stack([accumulate(randomized_bptt(model, x, y, sum_mse, probs, seed=s))[1]
+                        ["0.weight_hh_l0"] for s in range(600)])
+    assert z_scores(samples, full.grads["0.weight_hh_l0"]).max() < 4.5
+
+
 # --- property tests ---------------------------------------------------------------------------
 
 
@@ -423,6 +504,25 @@ def test_bad_truncation_distributions(prob, match):
 def test_bad_stride():
     with pytest.raises(ValueError, match="stride"):
         continue_probabilities(5, 0.5, stride=0)
+    with pytest.raises(ValueError, match="stride: leave it out"):
+        continue_probabilities(5, np.full(4, 0.5), stride=2)
+
+
+@pytest.mark.parametrize("prob", [True, "0.5", None])
+def test_continue_prob_must_be_a_number_or_an_array(prob):
+    with pytest.raises(TypeError, match="continue_prob"):
+        continue_probabilities(5, prob)
+
+
+def test_randomized_scheme_takes_an_array_and_an_empty_sequence_is_refused():
+    from rnnbook.bptt import RandomizedBPTT
+
+    model = make_model("rnn")
+    x, y = make_data(5)
+    scheme = RandomizedBPTT(np.full(4, 0.5))
+    assert [u.stop for u in scheme.updates(model, x, y, sum_mse, seed=0)][-1] == 5
+    with pytest.raises(ValueError, match="x: expected at least one time step"):
+        truncated_bptt(model, x[:0], y[:0], sum_mse, 2)
 
 
 @pytest.mark.parametrize("scheme", ["truncated", "randomized"])
