@@ -133,7 +133,12 @@ def softmax_with_temperature(logits: np.ndarray, temperature: float) -> np.ndarr
         raise ValueError("logits: contains NaN or inf")
     if temperature == 0:
         return one_hot(np.asarray(np.argmax(logits, axis=-1)), logits.shape[-1])
-    return np.exp(log_softmax(logits / temperature))
+    # Shifted so the largest logit is 0: at a tiny temperature the others overflow to -inf,
+    # whose exp is an exact 0, instead of every logit to +inf and NaN probabilities.
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):
+        scaled = shifted / temperature
+    return np.exp(log_softmax(scaled))
 
 
 def _draw(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:

@@ -14,7 +14,11 @@ batch starts the next, as truncated BPTT over a long text needs (see
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+import numbers
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -70,6 +74,37 @@ def _progress_bar(total: int | None, enabled: bool):
     return tqdm(total=total, disable=not enabled, unit="batch", dynamic_ncols=True)
 
 
+@contextmanager
+def _interrupt_between_updates() -> Iterator[dict[str, bool]]:
+    """While the loop runs, a first Ctrl-C only sets a flag that the loop reads after each
+    update, so that an update (the optimiser's step over every array, the history's
+    entries) is never cut in half; a second Ctrl-C interrupts at once, as usual."""
+    flag = {"stop": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield flag  # signal handlers can only be set from the main thread
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        flag["stop"] = True
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _check_positive(name: str, value: object, kind: type = numbers.Real) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0 or (
+            not math.isfinite(value)):
+        what = "int" if kind is numbers.Integral else "number"
+        raise ValueError(f"{name}: expected a positive {what} or None, got {value!r}")
+
+
 def fit(
     model: Any,
     batches: Iterable[tuple[np.ndarray, Any]],
@@ -102,6 +137,9 @@ def fit(
     ``validate_every`` updates and at the end. ``seed`` drives a randomized scheme.
     ``progress=False`` silences the progress bar. Passing an earlier ``history`` appends
     to it, so that training can resume where it stopped.
+
+    Ctrl-C (or the notebook's interrupt button) stops the loop after the update it is in
+    and returns the history so far, marked ``interrupted``; a second Ctrl-C stops at once.
     """
     scheme = FullBPTT() if scheme is None else scheme
     if not isinstance(scheme, FullBPTT | TruncatedBPTT | RandomizedBPTT):
@@ -109,46 +147,52 @@ def fit(
                         f"{type(scheme).__name__}")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs: expected a positive int, got {epochs!r}")
-    for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
-        if value is not None and not (isinstance(value, int | float) and value > 0
-                                      and math.isfinite(value)):
-            raise ValueError(f"{name}: expected a positive number or None, got {value!r}")
-    if validate_every is not None and (not isinstance(validate_every, int)
-                                       or validate_every < 1):
-        raise ValueError(f"validate_every: expected a positive int or None, got "
-                         f"{validate_every!r}")
+    _check_positive("clip_norm", clip_norm)
+    _check_positive("clip_value", clip_value)
+    _check_positive("validate_every", validate_every, numbers.Integral)
+    if epochs > 1 and iter(batches) is batches:
+        raise ValueError("batches: an iterator can be read only once, but epochs > 1; pass a "
+                         "list (or another re-iterable such as TextBatches)")
     params = model.params
     if set(optimizer.params) != set(params) or any(
             optimizer.params[name] is not value for name, value in params.items()):
         raise ValueError("optimizer: it must hold the model's own arrays, model.params")
     history = History() if history is None else history
+    first_epoch = history.epoch[-1] + 1 if history.epoch else 0
     rng = make_rng(seed)
     total = len(batches) * epochs if hasattr(batches, "__len__") else None
     bar = _progress_bar(total, progress)
     try:
-        for epoch in range(epochs):
-            state = None
-            for x, target in batches:
-                last = None
-                for update in scheme.updates(model, x, target, loss, state, rng):
-                    grads = update.grads
-                    history.grad_norm.append(global_norm(grads))
-                    if clip_norm is not None:
-                        grads, _ = clip_grad_norm(grads, clip_norm)
-                    if clip_value is not None:
-                        grads = clip_grad_value(grads, clip_value)
-                    optimizer.step(grads)
-                    history.loss.append(update.loss)
-                    history.tokens.append(update.stop - update.start)
-                    history.epoch.append(epoch)
-                    last = update
-                    if validate is not None and validate_every and \
-                            history.steps % validate_every == 0:
-                        history.val_step.append(history.steps)
-                        history.val_loss.append(float(validate(model)))
-                bar.update(1)
-                bar.set_postfix(loss=f"{history.loss[-1]:.4f}", refresh=False)
-                state = last.state if carry_state and last is not None else None
+        with _interrupt_between_updates() as interrupt:
+            for epoch in range(first_epoch, first_epoch + epochs):
+                state = None
+                for x, target in batches:
+                    last = None
+                    for update in scheme.updates(model, x, target, loss, state, rng):
+                        norm = global_norm(update.grads)
+                        grads = update.grads
+                        if clip_norm is not None:
+                            grads, _ = clip_grad_norm(grads, clip_norm)
+                        if clip_value is not None:
+                            grads = clip_grad_value(grads, clip_value)
+                        optimizer.step(grads)
+                        # Recorded only once the step is taken, so the lists stay aligned.
+                        history.grad_norm.append(norm)
+                        history.loss.append(update.loss)
+                        history.tokens.append(update.stop - update.start)
+                        history.epoch.append(epoch)
+                        last = update
+                        if validate is not None and validate_every and \
+                                history.steps % validate_every == 0:
+                            value = float(validate(model))
+                            history.val_step.append(history.steps)
+                            history.val_loss.append(value)
+                        if interrupt["stop"]:
+                            raise KeyboardInterrupt
+                    bar.update(1)
+                    if history.loss:
+                        bar.set_postfix(loss=f"{history.loss[-1]:.4f}", refresh=False)
+                    state = last.state if carry_state and last is not None else None
     except KeyboardInterrupt:
         history.interrupted = True
     finally:

@@ -286,3 +286,9 @@ def test_bad_evaluation_arguments_are_refused():
         softmax_with_temperature(np.array([0.0, np.nan]), 1.0)
     with pytest.raises(ValueError, match="at least one class"):
         softmax_with_temperature(np.zeros((2, 0)), 1.0)
+
+
+def test_a_subnormal_temperature_is_greedy_not_nan():
+    logits = np.array([[1.0, 2.0, -3.0], [0.5, 0.5, -1.0]])
+    probs = softmax_with_temperature(logits, 1e-310)
+    np.testing.assert_array_equal(probs, [[0.0, 1.0, 0.0], [0.5, 0.5, 0.0]])

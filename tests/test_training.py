@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
+import signal
+import threading
 
 import matplotlib
 import numpy as np
@@ -114,6 +117,52 @@ def test_keyboard_interrupt_returns_the_history_so_far():
     assert "interrupted" in repr(history)
 
 
+main_thread_only = pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(),
+    reason="signal handlers need the main thread")
+
+
+class InterruptingSGD(rnnbook.SGD):
+    """Sends Ctrl-C to this process in the middle of its third step."""
+
+    def step(self, grads):
+        self.calls = getattr(self, "calls", 0) + 1
+        first, *rest = self.params
+        self.params[first] -= self.lr * grads[first]
+        if self.calls == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        for name in rest:
+            self.params[name] -= self.lr * grads[name]
+
+
+@main_thread_only
+def test_ctrl_c_inside_an_update_finishes_it_and_keeps_the_history_aligned():
+    model = make_model()
+    before = signal.getsignal(signal.SIGINT)
+    history = fit(model, sine_batches(10), rnnbook.mse_loss,
+                  InterruptingSGD(model.params, lr=0.01), validate=lambda m: 1.0,
+                  validate_every=2, progress=False)
+    assert history.interrupted and history.steps == 3
+    assert len(history.grad_norm) == len(history.tokens) == len(history.epoch) == 3
+    assert history.val_step == [2] and history.val_loss == [1.0]
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
+
+
+@main_thread_only
+def test_ctrl_c_inside_validation_keeps_steps_and_values_paired():
+    model = make_model()
+
+    def validate(m):
+        os.kill(os.getpid(), signal.SIGINT)
+        return 0.5
+
+    history = fit(model, sine_batches(10), rnnbook.mse_loss, rnnbook.SGD(model.params, lr=0.01),
+                  validate=validate, validate_every=3, progress=False)
+    assert history.interrupted and history.steps == 3
+    assert history.val_step == [3] and history.val_loss == [0.5]
+    plot_learning_curve(history)  # a consistent history plots
+
+
 def test_training_resumes_into_the_same_history():
     model = make_model()
     optimizer = rnnbook.SGD(model.params, lr=0.01)
@@ -121,6 +170,17 @@ def test_training_resumes_into_the_same_history():
     again = fit(model, sine_batches(3), rnnbook.mse_loss, optimizer, progress=False,
                 history=history)
     assert again is history and history.steps == 5
+    assert history.epoch == [0, 0, 1, 1, 1]  # the resumed run is a new epoch
+
+
+def test_numpy_numbers_are_accepted_and_an_iterator_cannot_serve_two_epochs():
+    model = make_model()
+    fit(model, sine_batches(1), rnnbook.mse_loss, rnnbook.SGD(model.params, lr=0.01),
+        clip_norm=np.float32(1.0), validate_every=np.int64(1), validate=lambda m: 0.0,
+        progress=False)
+    with pytest.raises(ValueError, match="batches: an iterator"):
+        fit(model, iter(sine_batches(2)), rnnbook.mse_loss,
+            rnnbook.SGD(model.params, lr=0.01), epochs=2, progress=False)
 
 
 def test_epochs_read_a_list_again_and_validation_runs_on_schedule():
@@ -171,6 +231,8 @@ def test_the_progress_bar_is_silent_when_asked(capsys):
     ({"clip_norm": -1.0}, ValueError, "clip_norm"),
     ({"clip_value": float("inf")}, ValueError, "clip_value"),
     ({"validate_every": 0}, ValueError, "validate_every"),
+    ({"validate_every": True}, ValueError, "validate_every"),
+    ({"validate_every": 1.5}, ValueError, "validate_every"),
 ])
 def test_bad_arguments(kwargs, error, match):
     model = make_model()
