@@ -16,12 +16,14 @@ import rnnbook
 from rnnbook.gradcheck import numerical_gradient, relative_error
 from rnnbook.linear_recurrent import (
     LinearRecurrent,
+    gates,
     linear_recurrent_backward,
     linear_recurrent_forward,
 )
 from rnnbook.scan import (
     _ALGORITHMS,
     METHODS,
+    balanced_block,
     default_block,
     linear_recurrence,
     linear_recurrence_backward,
@@ -276,6 +278,20 @@ def test_scan_cost_counts_what_the_code_does(method, T, block):
     assert cost["depth"] <= longest <= 2 * cost["depth"]
 
 
+@pytest.mark.parametrize("T", [*range(1, 200), 1000, 99_999, 100_000, 100_001])
+def test_default_block_is_balanced(T):
+    """ceil(sqrt T), shortened to the least length that needs no more blocks: the last
+    block is then short by less than the number of blocks."""
+    L = default_block(T)
+    blocks = -(-T // L)
+    assert L <= max(1, int(np.ceil(np.sqrt(T))))
+    assert blocks == -(-T // max(1, int(np.ceil(np.sqrt(T)))))
+    assert 0 <= blocks * L - T < blocks
+    assert balanced_block(T, L) == L
+    if T > 1:
+        assert -(-T // (L - 1)) > blocks  # one step shorter needs another block
+
+
 def test_work_and_depth_grow_as_the_theory_says():
     T = 2**16
     loop, hs, bl, blocked = (scan_cost(T, m) for m in METHODS)
@@ -377,6 +393,48 @@ def test_layer_trains_inside_sequential_and_in_float32():
     grads = model.backward(np.ones_like(y))
     assert set(grads) == {*model.params, "input"}
     assert all(grads[name].dtype == np.float32 for name in grads)
+
+
+def test_gates_are_accurate_in_both_tails():
+    """σ(z) and 1 - σ(z) to float32 precision where 1 - σ(z) is tiny (subtraction would
+    give 0 from z = 18 on) and where σ(z) is; no overflow at |z| = 1000."""
+    z = np.array([-1000, -40, -20, -16, -12, 0, 12, 16, 20, 40, 1000], dtype=np.float32)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        c, write = gates(z)
+    assert c.dtype == write.dtype == np.float32
+    finite = np.abs(z) < 100  # beyond, the small gate is below float32's range
+    z64 = z[finite].astype(np.float64)
+    np.testing.assert_allclose(c[finite], 1 / (1 + np.exp(-z64)), rtol=3e-7)
+    np.testing.assert_allclose(write[finite], 1 / (1 + np.exp(z64)), rtol=3e-7)
+    assert c[-1] == 1 and write[-1] == 0 and c[0] == 0 and write[0] == 1
+    # the subtraction this replaces: exactly 0 at z = 20, where the true value is 2e-9
+    assert np.float32(1) - c[z == 20][0] == 0 and write[z == 20][0] > 2e-9
+
+
+def test_float32_layer_keeps_writing_and_learning_near_c_equal_one():
+    """Gate pre-activations z = 12..20: in float32 the keep gate rounds to 1 (or nearly),
+    but the write gate 1 - c and the gate's derivative c (1 - c) keep their digits, so the
+    states and the gradients agree with float64 to float32 precision."""
+    H, T = 4, 20
+    layer = LinearRecurrent(2, H, seed=3, dtype=np.float32)
+    layer.params["weight_ih_l0"][:H] *= 0.01
+    layer.params["bias_ih_l0"][:H] = [12, 16, 18, 20]
+    double = LinearRecurrent(2, H, seed=3)
+    double.params = {k: v.astype(np.float64) for k, v in layer.params.items()}
+    x = np.random.default_rng(0).normal(size=(T, 3, 2))
+    d_out = np.random.default_rng(1).normal(size=(T, 3, H))
+    out32, _ = layer.forward(x.astype(np.float32))
+    out64, _ = double.forward(x)
+    assert np.all(out32[-1] != 0)  # every unit writes something
+    np.testing.assert_allclose(out32, out64, rtol=1e-4, atol=0)
+    grads32 = layer.backward(d_out.astype(np.float32))
+    grads64 = double.backward(d_out)
+    gate_bias32, gate_bias64 = grads32["bias_ih_l0"][:H], grads64["bias_ih_l0"][:H]
+    assert np.all(gate_bias32 != 0)  # the gate still learns
+    np.testing.assert_allclose(gate_bias32, gate_bias64, rtol=1e-3)
+    for name in ("weight_ih_l0", "bias_ih_l0", "input"):
+        np.testing.assert_allclose(grads32[name], grads64[name], rtol=1e-3,
+                                   atol=1e-3 * np.abs(grads64[name]).max())
 
 
 def test_layer_bad_use_raises():
