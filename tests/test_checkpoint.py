@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import rnnbook
 import rnnbook._workspace
 from rnnbook import checkpoint
+from rnnbook.activations import get_activation
 from rnnbook.checkpoint import (
     Checkpointed,
     Checkpoints,
@@ -24,7 +25,7 @@ from rnnbook.checkpoint import (
     sqrt_segment,
     stored_bytes,
 )
-from rnnbook.functional import rnn_backward, rnn_forward, rnn_param_shapes
+from rnnbook.functional import direction_forward, rnn_backward, rnn_forward, rnn_param_shapes
 from rnnbook.gradcheck import gradcheck
 from rnnbook.gru import gru_backward, gru_direction_forward, gru_forward
 from rnnbook.lstm import lstm_backward, lstm_direction_forward, lstm_forward
@@ -170,7 +171,13 @@ def test_finite_differences(cell, nonlinearity, num_layers, bidirectional):
     assert report.passed(1e-6), f"\n{report}"
 
 
-@pytest.mark.parametrize("cell,direction_forward", [("lstm", lstm_direction_forward),
+def _rnn_direction_forward(x, weights, start):
+    w_ih, w_hh, b_ih, b_hh = weights
+    return direction_forward(x, w_ih, w_hh, b_ih + b_hh, start[0], get_activation("tanh"))
+
+
+@pytest.mark.parametrize("cell,direction_forward", [("rnn", _rnn_direction_forward),
+                                                    ("lstm", lstm_direction_forward),
                                                     ("gru", gru_direction_forward)])
 def test_recomputing_a_segment_reproduces_the_next_checkpoint_bit_for_bit(cell,
                                                                            direction_forward):
@@ -203,6 +210,18 @@ def test_stored_bytes_are_the_checkpoints_and_the_inputs_of_upper_bidirectional_
     assert stored_bytes(checkpoints) == expected
 
 
+def test_stored_bytes_counts_a_buffer_once_however_many_views_hold_it():
+    """In a two-layer plain RNN, layer 1's input is a view of layer 0's states: the cache
+    holds (T + 1) B H numbers per layer, not that plus the view again."""
+    T, B, H = 10, 2, 4
+    params, x, state, _, _ = problem("rnn", 3, T=T, B=B, H=H, num_layers=2)
+    _, _, cache = rnn_forward(params, x, state)
+    assert stored_bytes(cache) == 2 * (T + 1) * B * H * 8 == 1408
+    # Negative control: counting every view separately (the input x left out) gives more.
+    every_view = sum(a.nbytes for a in checkpoint._arrays(cache) if a is not x)
+    assert every_view == 2048
+
+
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_plain_cache_bytes_grow_linearly_in_T(cell):
     """The plain cache, measured the same way: (T + 1) or T entries per stored array."""
@@ -226,6 +245,23 @@ def test_stored_states_grow_like_sqrt_T(cell):
         sizes[T] = stored_bytes(checkpoints)
     assert sizes[400] == 2 * sizes[100] and sizes[1600] == 2 * sizes[400]
     assert sizes[6400] == 2 * sizes[1600]
+
+
+@pytest.mark.parametrize("T", [2, 3, 300, 1001, 4097])
+def test_stored_states_at_most_sqrt_T_plus_one_when_T_is_not_a_square(T):
+    """ceil(T / round(sqrt T)) states are stored per state kind: at most sqrt T + 1, also
+    when sqrt T is not an integer (T = 300: k = 17, 18 states)."""
+    params, x, state, _, _ = problem("rnn", 8, T=T, B=1, D=1, H=2)
+    _, _, checkpoints = checkpoint_forward("rnn", params, x, state)
+    count = checkpoints.num_stored_states
+    assert count == math.ceil(T / sqrt_segment(T)) <= math.sqrt(T) + 1
+    if T == 300:
+        assert (checkpoints.segment, count) == (17, 18)
+
+
+@given(steps=st.integers(1, 10**6))
+def test_sqrt_segment_stores_at_most_sqrt_T_plus_one_states(steps):
+    assert math.ceil(steps / sqrt_segment(steps)) <= math.sqrt(steps) + 1
 
 
 def _backward_peak(run):
