@@ -11,8 +11,9 @@ Every (variant, size, dtype) is timed in a process of its own (one thread: the w
 elementwise NumPy, which does not use more), and the variants of one size alternate round
 after round, so that a shared machine's drift is spread over all of them. The variants are
 the four methods of ``rnnbook.scan`` and the blocked scan with a second block rule,
-L = sqrt(2T/5) (the length that minimises its NumPy calls), to choose the default rule
-from. c is uniform in [0.9, 1) and b normal.
+``blocked_sqrt``: L = ceil(sqrt(T)) instead of the default sqrt(2T/5) (the length that
+minimises the NumPy calls), to choose the default rule from. Both lengths are balanced
+(``rnnbook.scan.balanced_block``). c is uniform in [0.9, 1) and b normal.
 
 Each process times two things, each as the fastest of repeated calls: the public call
 ``rnnbook.linear_recurrence(c, b, method=...)``, input checks included, as a user gets it
@@ -46,22 +47,22 @@ LENGTHS = [1_000, 3_000, 10_000, 30_000, 100_000]
 WIDTHS = [(4, 16), (8, 32)]  # (B, H): B * H = 64 and 256 lanes
 DTYPES = ["float32", "float64"]
 THREADS = 1
-#: The blocked scan with the block length that minimises its calls, beside the package's.
-LSTAR = "blocked_lstar"
+#: The blocked scan with the block length ceil(sqrt(T)), beside the package's default.
+SQRT = "blocked_sqrt"
 MEASURED_FILES = ["rnnbook/scan.py", "rnnbook/_checks.py", "benchmarks/scan.py"]
 
 
-def lstar_block(steps: int) -> int:
-    """L* = sqrt(2T/5), rounded and balanced like the default rule."""
+def sqrt_block(steps: int) -> int:
+    """ceil(sqrt(T)), balanced like the default rule."""
     from rnnbook.scan import balanced_block
 
-    return balanced_block(steps, max(1, round(math.sqrt(2 * steps / 5))))
+    return balanced_block(steps, math.isqrt(steps - 1) + 1) if steps > 1 else 1
 
 
 def variants() -> list[str]:
     from rnnbook.scan import METHODS
 
-    return [*METHODS, LSTAR]
+    return [*METHODS, SQRT]
 
 
 def timed(run) -> tuple[float, float]:
@@ -83,10 +84,10 @@ def worker(args) -> None:
     rng = np.random.default_rng(0)
     c = rng.uniform(0.9, 1.0, size=(steps, batch, hidden)).astype(args.dtype)
     b = rng.normal(size=(steps, batch, hidden)).astype(args.dtype)
-    method = "blocked" if args.worker == LSTAR else args.worker
+    method = "blocked" if args.worker == SQRT else args.worker
     block = None
     if method == "blocked":
-        block = lstar_block(steps) if args.worker == LSTAR else default_block(steps)
+        block = sqrt_block(steps) if args.worker == SQRT else default_block(steps)
 
     def public():
         linear_recurrence(c, b, method=method, block=block)
@@ -173,7 +174,7 @@ def main() -> None:
                         runs[name].append(spawn(name, size, dtype))
                 seconds = {m: min(r["cpu"] for r in v) for m, v in runs.items()}
                 for name in names:
-                    method = "blocked" if name == LSTAR else name
+                    method = "blocked" if name == SQRT else name
                     block = runs[name][0]["block"]
                     rows.append({
                         "T": steps, "B": batch, "H": hidden, "dtype": dtype, "method": name,
@@ -193,8 +194,8 @@ def main() -> None:
     print("\nwork (multiplications and additions per lane), depth (dependent rounds), NumPy calls:")
     for steps in lengths:
         costs = {m: scan_cost(steps, m) for m in names[:-1]}
-        costs[LSTAR] = scan_cost(steps, "blocked", lstar_block(steps))
-        print(f"T = {steps} (block {default_block(steps)}, L* {lstar_block(steps)}): "
+        costs[SQRT] = scan_cost(steps, "blocked", sqrt_block(steps))
+        print(f"T = {steps} (block {default_block(steps)}, ceil(sqrt T) {sqrt_block(steps)}): "
               + "; ".join(f"{m} {c['work']}, {c['depth']}, {c['calls']}"
                           for m, c in costs.items()))
     if args.json:

@@ -279,17 +279,21 @@ def test_scan_cost_counts_what_the_code_does(method, T, block):
 
 
 @pytest.mark.parametrize("T", [*range(1, 200), 1000, 99_999, 100_000, 100_001])
-def test_default_block_is_balanced(T):
-    """ceil(sqrt T), shortened to the least length that needs no more blocks: the last
-    block is then short by less than the number of blocks."""
+def test_default_block_is_balanced_and_near_the_call_minimum(T):
+    """L* = sqrt(2T/5), shortened to the least length that needs no more blocks: the last
+    block is then short by less than the number of blocks, and the calls are within a few
+    percent of the fewest any block length gives (within 3 calls for short sequences)."""
     L = default_block(T)
+    start = max(1, round(np.sqrt(0.4 * T)))
     blocks = -(-T // L)
-    assert L <= max(1, int(np.ceil(np.sqrt(T))))
-    assert blocks == -(-T // max(1, int(np.ceil(np.sqrt(T)))))
+    assert L <= start and blocks == -(-T // start)
     assert 0 <= blocks * L - T < blocks
     assert balanced_block(T, L) == L
-    if T > 1:
+    if L > 1:
         assert -(-T // (L - 1)) > blocks  # one step shorter needs another block
+    if T <= 1000:
+        fewest = min(scan_cost(T, "blocked", block)["calls"] for block in range(1, T + 1))
+        assert scan_cost(T, "blocked")["calls"] <= max(1.05 * fewest, fewest + 3)
 
 
 def test_work_and_depth_grow_as_the_theory_says():
@@ -298,7 +302,7 @@ def test_work_and_depth_grow_as_the_theory_says():
     assert loop["depth"] == T - 1 and hs["depth"] == 16 and bl["depth"] == 2 * 16 + 1
     assert 2.5 * T * 16 < hs["work"] < 3 * T * 16           # ~ 3 T log2 T
     assert 6 * T < bl["work"] < 8 * T and 4.5 * T < blocked["work"] < 5.5 * T   # O(T)
-    assert blocked["depth"] <= 3 * default_block(T)
+    assert blocked["depth"] <= 3 * np.sqrt(T)  # L + T/L + L with L = sqrt(2T/5): 2.85 sqrt(T)
 
 
 # --- bad input -----------------------------------------------------------------------------
