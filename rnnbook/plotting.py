@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 #: Colours of the book: inputs, hidden states, outputs, and a highlight for gradients.
 COLORS = {"input": "#4C72B0", "hidden": "#55A868", "output": "#C44E52", "grad": "#8172B2"}
@@ -81,6 +81,113 @@ def draw_unrolled_rnn(ax: Axes, steps: int = 4, folded: bool = True) -> Axes:
         _arrow(ax, (x - spacing + 0.4, 1.5), (x - 0.4, 1.5), r"$W_{hh}$", offset=(0, 0.3))
     ax.set_xlim(-0.6, start + steps * spacing + 0.6)
     ax.set_ylim(-0.5, 3.5)
+    ax.set_aspect("equal")
+    return ax
+
+
+def _op(ax: Axes, x: float, y: float, text: str, fontsize: int = 10) -> None:
+    """A pointwise operation (product, sum, ``1 -``): a small white circle."""
+    ax.add_patch(Circle((x, y), 0.2, facecolor="white", edgecolor="black", lw=1.2, zorder=3))
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, zorder=4)
+
+
+def _gate(ax: Axes, x: float, y: float, fn: str, name: str) -> None:
+    """A gate: a box holding its nonlinearity, its name written on its right."""
+    color = COLORS["grad"] if fn == r"$\sigma$" else COLORS["hidden"]
+    _node(ax, x, y, fn, color, width=0.55)
+    ax.text(x + 0.35, y + 0.38, name, ha="left", va="center", fontsize=10)
+
+
+def _line(ax: Axes, xs: list[float], ys: list[float], lw: float = 1.2) -> None:
+    ax.plot(xs, ys, color="black", lw=lw, solid_capstyle="round", zorder=1)
+
+
+def draw_lstm_cell(ax: Axes) -> Axes:
+    """Draw one LSTM step in PyTorch's form (gates ``i, f, g, o``; the cell path on top).
+
+    The cell state runs straight along the top, ``c_{t-1}`` to ``c_t``, touched only by
+    a product with ``f_t`` and a sum with ``i_t * g_t``: the constant error carousel.
+    Below it, ``h_{t-1}`` and ``x_t`` feed the four gate boxes (sigma or tanh), and
+    ``h_t = o_t * tanh(c_t)`` leaves on the right. Returns ``ax``.
+    """
+    ax.set_axis_off()
+    ax.grid(False)
+    top, gates_y, bus = 3.0, 1.0, 0.0
+    xs = {"f": 1.0, "i": 2.0, "g": 3.0, "o": 4.0}
+    # the cell path: straight and thick, the only route from c_{t-1} to c_t
+    _line(ax, [-0.6, 6.4], [top, top], lw=2.4)
+    ax.text(-0.7, top, r"$c_{t-1}$", ha="right", va="center", fontsize=11)
+    _arrow(ax, (6.2, top), (6.5, top))
+    ax.text(6.6, top, r"$c_t$", ha="left", va="center", fontsize=11)
+    # inputs: h_{t-1} from the left and x_t from below join one bus under the gates
+    _line(ax, [-0.6, xs["o"]], [bus, bus])
+    ax.text(-0.7, bus, r"$h_{t-1}$", ha="right", va="center", fontsize=11)
+    _line(ax, [0.2, 0.2], [-0.8, bus])
+    ax.text(0.2, -0.95, r"$x_t$", ha="center", va="top", fontsize=11)
+    for name, x in xs.items():
+        _arrow(ax, (x, bus), (x, gates_y - 0.3))
+        _gate(ax, x, gates_y, r"$\tanh$" if name == "g" else r"$\sigma$", f"${name}_t$")
+    # forget: c_{t-1} * f_t
+    _arrow(ax, (xs["f"], gates_y + 0.3), (xs["f"], top - 0.2))
+    _op(ax, xs["f"], top, r"$\odot$")
+    # input: i_t * g_t added to the cell
+    mid = (xs["i"] + xs["g"]) / 2
+    _line(ax, [xs["i"], xs["i"], mid - 0.2], [gates_y + 0.3, 2.0, 2.0])
+    _line(ax, [xs["g"], xs["g"], mid + 0.2], [gates_y + 0.3, 2.0, 2.0])
+    _op(ax, mid, 2.0, r"$\odot$")
+    _arrow(ax, (mid, 2.2), (mid, top - 0.2))
+    _op(ax, mid, top, "+")
+    # output: h_t = o_t * tanh(c_t), tapped from the cell path after the sum
+    _arrow(ax, (5.2, top), (5.2, 2.3))
+    _node(ax, 5.2, 2.0, r"$\tanh$", COLORS["hidden"], width=0.55)
+    _arrow(ax, (5.2, 1.7), (5.2, gates_y + 0.2))
+    _line(ax, [xs["o"] + 0.35, 5.0], [gates_y, gates_y])
+    _op(ax, 5.2, gates_y, r"$\odot$")
+    _line(ax, [5.2, 5.2, 6.2], [gates_y - 0.2, bus, bus])
+    _arrow(ax, (6.2, bus), (6.5, bus))
+    ax.text(6.6, bus, r"$h_t$", ha="left", va="center", fontsize=11)
+    ax.set_xlim(-1.6, 7.3)
+    ax.set_ylim(-1.4, 3.5)
+    ax.set_aspect("equal")
+    return ax
+
+
+def draw_gru_cell(ax: Axes) -> Axes:
+    """Draw one GRU step in PyTorch's form (gates ``r, z, n``; the state path on top).
+
+    ``h_{t-1}`` runs along the top to ``h_t``, scaled by ``z_t`` and added to
+    ``(1 - z_t) * n_t``; the reset gate ``r_t`` enters the candidate's box, where PyTorch
+    applies it to ``W_hn h_{t-1} + b_hn``. Returns ``ax``.
+    """
+    ax.set_axis_off()
+    ax.grid(False)
+    top, gates_y, bus = 3.0, 1.0, 0.0
+    xs = {"z": 1.0, "r": 2.2, "n": 3.6}
+    _line(ax, [-0.6, 5.4], [top, top], lw=2.4)
+    ax.text(-0.7, top, r"$h_{t-1}$", ha="right", va="center", fontsize=11)
+    _arrow(ax, (5.2, top), (5.5, top))
+    ax.text(5.6, top, r"$h_t$", ha="left", va="center", fontsize=11)
+    # h_{t-1} also feeds the gates, with x_t from below
+    _line(ax, [-0.3, -0.3, xs["n"]], [top, bus, bus])
+    _line(ax, [0.4, 0.4], [-0.8, bus])
+    ax.text(0.4, -0.95, r"$x_t$", ha="center", va="top", fontsize=11)
+    for name, x in xs.items():
+        _arrow(ax, (x, bus), (x, gates_y - 0.3))
+        _gate(ax, x, gates_y, r"$\tanh$" if name == "n" else r"$\sigma$", f"${name}_t$")
+    # reset: r_t acts inside the candidate
+    _arrow(ax, (xs["r"] + 0.33, gates_y - 0.1), (xs["n"] - 0.33, gates_y - 0.1))
+    # update: z_t * h_{t-1} on the top path, (1 - z_t) * n_t added to it
+    _arrow(ax, (xs["z"], gates_y + 0.3), (xs["z"], top - 0.2))
+    _op(ax, xs["z"], top, r"$\odot$")
+    _line(ax, [xs["z"], 2.0], [2.0, 2.0])
+    _op(ax, 2.2, 2.0, r"$1-$", fontsize=7)
+    _line(ax, [2.4, xs["n"] - 0.2], [2.0, 2.0])
+    _arrow(ax, (xs["n"], gates_y + 0.3), (xs["n"], 1.8))
+    _op(ax, xs["n"], 2.0, r"$\odot$")
+    _arrow(ax, (xs["n"], 2.2), (xs["n"], top - 0.2))
+    _op(ax, xs["n"], top, "+")
+    ax.set_xlim(-1.6, 6.3)
+    ax.set_ylim(-1.4, 3.5)
     ax.set_aspect("equal")
     return ax
 
