@@ -141,7 +141,9 @@ class _Network:
         return grads, d_prediction
 
 
-def _network(model: object) -> _Network:
+def split_model(model: object) -> _Network:
+    """The recurrent layer, the read-outs and their key prefixes, or a TypeError saying what
+    a model may be."""
     if isinstance(model, RNN | LSTM | GRU):
         return _Network(model, "", ())
     if isinstance(model, Sequential):
@@ -252,7 +254,7 @@ def full_bptt(model: object, x: np.ndarray, target: Any, loss: Loss,
     ``x`` ``(T, B, D)``; ``target`` has ``T`` on its first axis; ``state`` is the initial
     state (None for zeros; ``(h0, c0)`` for an LSTM).
     """
-    network = _network(model)
+    network = split_model(model)
     steps = _check_sequence(network, x, target)
     start = network.as_state(state, x.shape[1])
     value, grads, states = _window(network, x, target, loss, start, 0, 0, steps)
@@ -300,7 +302,7 @@ def truncated_bptt(
     With ``k1 = k2`` the two agree, and with ``k1 = k2 >= T`` it is :func:`full_bptt`.
     Arguments are checked when the function is called, before the first update.
     """
-    network = _network(model)
+    network = split_model(model)
     _no_bidirectional(network, "truncated BPTT")
     steps = _check_sequence(network, x, target)
     schedule = truncation_schedule(steps, k1, k2)
@@ -386,7 +388,7 @@ def randomized_bptt(
     for a loss summed over steps (see the module's note on ``reduction``). The truncation
     points are drawn, and the arguments checked, when the function is called.
     """
-    network = _network(model)
+    network = split_model(model)
     _no_bidirectional(network, "randomized truncation")
     steps = _check_sequence(network, x, target)
     probs = continue_probabilities(steps, continue_prob, stride)

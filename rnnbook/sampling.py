@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from rnnbook._checks import check_positive_int
-from rnnbook.layers import GRU, LSTM, RNN, Linear, Seed, Sequential, make_rng
+from rnnbook.bptt import split_model
+from rnnbook.layers import GRU, LSTM, RNN, Linear, Seed, make_rng
 from rnnbook.losses import log_softmax
 from rnnbook.tasks import one_hot
 
@@ -32,24 +33,8 @@ State = Any
 
 def _parts(model: object) -> tuple[RNN | LSTM | GRU, tuple[Linear, ...]]:
     """The model's recurrent layer and its read-outs, or a TypeError saying what is allowed."""
-    if isinstance(model, RNN | LSTM | GRU):
-        recurrent, readouts = model, ()
-    elif isinstance(model, Sequential):
-        recurrent, *rest = model.layers
-        if not isinstance(recurrent, RNN | LSTM | GRU) or not all(
-            isinstance(layer, Linear) for layer in rest
-        ):
-            kinds = [type(layer).__name__ for layer in model.layers]
-            raise TypeError(
-                "model: expected a recurrent layer followed by Linear read-outs, got "
-                f"Sequential of {kinds}"
-            )
-        readouts = tuple(rest)
-    else:
-        raise TypeError(
-            f"model: expected an RNN, LSTM, GRU or a Sequential starting with one, got "
-            f"{type(model).__name__}"
-        )
+    network = split_model(model)  # the same models as the BPTT schemes accept
+    recurrent, readouts = network.recurrent, tuple(layer for _, layer in network.readouts)
     if recurrent.bidirectional:
         # A left-to-right reader of text cannot see the characters it has not written yet.
         raise ValueError(
