@@ -22,6 +22,11 @@ def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
     The tanh form never overflows, for any finite ``z``.
     """
+    if out is None:  # a scalar or a list works too; ``out`` is for the package's hot loops
+        z = np.asarray(z)
+        if not np.issubdtype(z.dtype, np.floating):
+            z = z.astype(float)
+        return 0.5 + 0.5 * np.tanh(0.5 * z)  # keeps float32 as float32
     result = np.multiply(z, 0.5, out=out)
     np.tanh(result, out=result)
     result *= 0.5

@@ -70,3 +70,13 @@ def test_linear_errors():
         layer.backward(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="layers: expected at least one layer"):
         rnnbook.Sequential()
+
+
+def test_sigmoid_takes_numbers_lists_and_keeps_float32():
+    from rnnbook import sigmoid
+
+    assert sigmoid(0.0) == 0.5 and abs(sigmoid(1.0) - 1 / (1 + np.exp(-1.0))) < 1e-15
+    np.testing.assert_allclose(sigmoid([0, 2]), [0.5, 1 / (1 + np.exp(-2.0))], rtol=1e-15)
+    assert sigmoid(np.zeros(3, np.float32)).dtype == np.float32
+    out = np.empty(2)
+    assert sigmoid(np.array([0.0, 0.0]), out=out) is out
