@@ -19,10 +19,17 @@ For each cell and length T, with segments of k = round(sqrt(T)) steps, it report
   out) and tracemalloc's peak over the backward pass (every work buffer counted from empty,
   the returned gradients included); the JSON also holds the peak over forward + backward.
 
+The plain forward pass is timed as the package's layers run it: each call passes the previous
+call's cache as ``recycle``, so that its buffers of length T are reused instead of allocated
+(and page-faulted) anew. The memory measurements use fresh caches.
+
 Each implementation runs in its own process with 2 BLAS threads, as in benchmarks/bptt.py,
 timed by the wall clock. On a machine that other programs keep busy, ``--threads 1 --clock
-cpu`` measures the work itself: the CPU time of one thread, which time spent waiting for a
-core does not inflate (with two threads an idle BLAS thread spins, and its CPU time counts).
+cpu`` comes closer to the work itself: the CPU time of one thread is not inflated by time
+spent waiting for a core (with two threads an idle BLAS thread spins, and its CPU time
+counts). It is not immune to other programs: contention for the processor's caches and for
+memory bandwidth makes the same work take more CPU time. The JSON records the load average
+(``os.getloadavg``, as ``uptime`` prints it) before and after the run.
 """
 
 from __future__ import annotations
@@ -58,9 +65,10 @@ def problem(cell: str, T: int, seed: int = 0):
     return layer.params, x, d_out
 
 
-def passes(impl: str, cell: str, params, x):
+def passes(impl: str, cell: str, params, x, recycle: bool = False):
     """``(forward, backward)`` functions of one implementation: ``forward()`` returns what
-    ``backward(kept, d_out)`` needs."""
+    ``backward(kept, d_out)`` needs. With ``recycle``, the plain ``forward()`` lends the
+    previous call's cache to the next call, as the package's layers do."""
     from rnnbook import checkpoint, functional, gru, lstm
 
     if impl == "checkpointed":
@@ -71,8 +79,13 @@ def passes(impl: str, cell: str, params, x):
     plain_forward = getattr(module, f"{cell}_forward")
     plain_backward = getattr(module, f"{cell}_backward")
 
+    last = [None]  # the previous call's cache, lent to the next call with ``recycle``
+
     def forward():
-        return plain_forward(params, x)[2]
+        cache = plain_forward(params, x, recycle=last[0])[2]
+        if recycle:
+            last[0] = cache
+        return cache
     return forward, lambda kept, d_out: plain_backward(params, kept, d_out)
 
 
@@ -120,7 +133,7 @@ def memory(impl: str, cell: str, T: int) -> dict:
 
 def work(impl: str, cell: str, T: int, repeats: int, clock: str) -> dict:
     params, x, d_out = problem(cell, T)
-    forward, backward = passes(impl, cell, params, x)
+    forward, backward = passes(impl, cell, params, x, recycle=True)
     result = {"seconds": best_time(lambda: backward(forward(), d_out), repeats, CLOCKS[clock]),
               "forward_seconds": best_time(forward, repeats, CLOCKS[clock])}
     result.update(memory(impl, cell, T))
@@ -181,10 +194,11 @@ def main() -> None:
           f"{args.threads} threads, {args.clock} clock; B, D, H = {B}, {D}, {H}, {DTYPE}; "
           "k = round(sqrt(T))")
     header = ("| cell | T | k | forward (ms) | plain (ms) | checkpointed (ms) "
-              "| (ckpt - plain) / forward | stored plain (MB) | stored ckpt (MB) "
-              "| backward peak plain (MB) | backward peak ckpt (MB) |")
+              "| (ckpt - plain) / forward | stored plain (MiB) | stored ckpt (MiB) "
+              "| backward peak plain (MiB) | backward peak ckpt (MiB) |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
+    load_before = os.getloadavg()
     rows = []
     for cell in args.cells:
         for T in lengths:
@@ -215,7 +229,10 @@ def main() -> None:
             json.dump({"rows": rows, "size": {"B": B, "D": D, "H": H}, "dtype": DTYPE,
                        "numpy": np.__version__, "threads": args.threads, "clock": args.clock,
                        "repeats": repeats,
-                       "rounds": args.rounds, "machine": platform.machine()},
+                       "rounds": args.rounds, "machine": platform.machine(),
+                       "recycle_plain_cache": True,
+                       "load_average_before": [round(v, 2) for v in load_before],
+                       "load_average_after": [round(v, 2) for v in os.getloadavg()]},
                       handle, indent=1)
 
 
