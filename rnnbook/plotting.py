@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
@@ -83,6 +85,93 @@ def draw_unrolled_rnn(ax: Axes, steps: int = 4, folded: bool = True) -> Axes:
     ax.set_ylim(-0.5, 3.5)
     ax.set_aspect("equal")
     return ax
+
+
+
+def _column(ax: Axes, x: float, t: int | str, *, has_input: bool, has_output: bool,
+            state: str = "h") -> None:
+    """One step of an unrolled diagram: input box (y = 0), state (1.2), output (2.4)."""
+    if has_input:
+        _node(ax, x, 0, rf"$x_{{{t}}}$", COLORS["input"], width=0.6)
+        _arrow(ax, (x, 0.3), (x, 0.9))
+    _node(ax, x, 1.2, rf"${state}_{{{t}}}$", COLORS["hidden"], width=0.6)
+    if has_output:
+        _arrow(ax, (x, 1.5), (x, 2.1))
+        _node(ax, x, 2.4, rf"$o_{{{t}}}$", COLORS["output"], width=0.6)
+
+
+def _recurrence(ax: Axes, x0: float, x1: float, **kwargs) -> None:
+    """The state arrow from the column at ``x0`` to the one at ``x1`` (height 1.2)."""
+    _arrow(ax, (x0 + 0.35, 1.2), (x1 - 0.35, 1.2), **kwargs)
+
+
+def _frame(ax: Axes, title: str, right: float) -> None:
+    ax.set_title(title)
+    ax.set_axis_off()
+    ax.grid(False)
+    ax.set_xlim(-0.6, right + 0.5)
+    ax.set_ylim(-0.8, 2.9)
+    ax.set_aspect("equal")
+
+
+def draw_output_modes(axes: Sequence[Axes], steps: int = 4,
+                      decoder_steps: int = 3) -> Sequence[Axes]:
+    """Draw the four ways to wire an RNN to its outputs, one unrolled diagram per axis.
+
+    ``axes[0]`` many-to-one (inputs at every step, one output ``o_T`` at the last),
+    ``axes[1]`` many-to-many (an output at every step), ``axes[2]`` one-to-many (one input
+    ``x_1``, an output at every step, each output fed back as the next step's input: dashed),
+    ``axes[3]`` encoder-decoder (an encoder reads ``x_1 .. x_T`` and emits nothing; its final
+    state ``h_T`` is the initial state of a decoder, states ``h'_t``, that reads the previous
+    target ``y_{t-1}``, with ``y_0`` the start symbol, and writes ``o_1 .. o_{T'}``,
+    ``T' = decoder_steps``). Colours are the book's (:data:`COLORS`). Returns ``axes``.
+    """
+    if len(axes) != 4:
+        raise ValueError(f"axes must hold 4 axes (one per output mode), got {len(axes)}")
+    for name, value in (("steps", steps), ("decoder_steps", decoder_steps)):
+        if not isinstance(value, int) or value < 2:
+            raise ValueError(f"{name} must be an int >= 2, got {value!r}")
+    many_to_one, many_to_many, one_to_many, seq2seq = axes
+    last = steps - 1
+    for ax, title, output_at in ((many_to_one, "many-to-one", {last}),
+                                 (many_to_many, "many-to-many", set(range(steps)))):
+        for x in range(steps):
+            _column(ax, x, x + 1, has_input=True, has_output=x in output_at)
+            if x:
+                _recurrence(ax, x - 1, x)
+        _frame(ax, title, last)
+    for x in range(steps):
+        _column(one_to_many, x, x + 1, has_input=x == 0, has_output=True)
+        if x:
+            _recurrence(one_to_many, x - 1, x)
+            one_to_many.add_patch(FancyArrowPatch(  # o_t becomes the input of step t + 1
+                (x - 0.75, 2.15), (x - 0.2, 1.45), arrowstyle="-|>", mutation_scale=10,
+                lw=1.0, linestyle="--", color="black", shrinkA=0, shrinkB=0))
+    _frame(one_to_many, "one-to-many", last)
+    # encoder: inputs and states only; decoder: starts from h_T, reads y_{t-1}, writes o_t
+    for x in range(steps):
+        _column(seq2seq, x, x + 1, has_input=True, has_output=False)
+        if x:
+            _recurrence(seq2seq, x - 1, x)
+    gap = 0.6  # extra room between encoder and decoder for the hand-over arrow
+    for k in range(decoder_steps):
+        x = steps + gap + k
+        _node(seq2seq, x, 0, rf"$y_{{{k}}}$", COLORS["input"], width=0.6)
+        _arrow(seq2seq, (x, 0.3), (x, 0.9))
+        _node(seq2seq, x, 1.2, rf"$h'_{{{k + 1}}}$", COLORS["hidden"], width=0.6)
+        _arrow(seq2seq, (x, 1.5), (x, 2.1))
+        _node(seq2seq, x, 2.4, rf"$o_{{{k + 1}}}$", COLORS["output"], width=0.6)
+        if k:
+            _recurrence(seq2seq, x - 1, x)
+    _recurrence(seq2seq, last, steps + gap)
+    seq2seq.add_patch(FancyArrowPatch((last + 0.3, 1.8), (last + 0.3, -0.6), lw=0.8,
+                                      linestyle=":", color="gray", arrowstyle="-"))
+    right = steps + gap + decoder_steps - 1
+    seq2seq.text(last / 2, -0.65, "encoder", ha="center", va="center", fontsize=9)
+    seq2seq.text((steps + gap + right) / 2, -0.65, "decoder", ha="center", va="center",
+                 fontsize=9)
+    _frame(seq2seq, "encoder–decoder", right)
+    return axes
 
 
 def _op(ax: Axes, x: float, y: float, text: str, fontsize: int = 10) -> None:
