@@ -13,12 +13,14 @@ diagonal (elementwise), the case of linear recurrent networks and state-space mo
 Methods (all exact up to rounding; they differ in work, depth and speed):
 
 * ``"loop"``: the sequential recurrence, one NumPy operation on ``(B, H)`` per step and term;
-* ``"hillis_steele"``: ceil(log2 T) passes over all steps, O(T log T) work;
+* ``"hillis_steele"``: ceil(log2 T) passes over all steps, O(T log T) work (Hillis &
+  Steele, 1986);
 * ``"blelloch"``: an up-sweep and a down-sweep over a tree (padded to a power of two),
   O(T) work and about 2 log2 T rounds;
-* ``"blocked"``: the steps cut into blocks of about sqrt(T); a loop within the blocks runs
-  across all blocks at once, a loop over the blocks passes the carries, and a second loop
-  within the blocks writes the states. O(T) work in about 3 sqrt(T) rounds.
+* ``"blocked"``: the steps cut into blocks of length L = sqrt(2T/5) (:func:`default_block`;
+  the last block may be shorter); a loop within the blocks runs across all blocks at once,
+  a loop over the blocks passes the carries, and a second loop within the blocks writes the
+  states. About 5T work in 2L + T/L (about 2.85 sqrt(T)) rounds.
 
 Numerics: the loop never multiplies two ``c``'s together; the scans do, over spans of up to
 ``T`` steps (one block for ``"blocked"``). With ``|c_t| <= 1`` a product can only shrink,
@@ -27,12 +29,20 @@ every method agrees with the loop to rounding (the tests check it at T = 100 000
 ``c`` close to 1 and with products that underflow). With ``|c_t| > 1`` the states grow
 geometrically anyway; a product can then overflow before the loop's states do.
 
-:data:`DEFAULT_METHOD` was chosen from ``benchmarks/results/scan.json``: on 2 CPU cores with
-NumPy a step of the loop is one call on only ``B * H`` numbers, mostly call overhead, while
-Hillis-Steele's and Blelloch's extra work and memory traffic grow with the number of lanes.
-The blocked scan issues about 8 sqrt(T) calls and does about 5T work; at T = 100 000 it took
-0.18-0.62 of the loop's CPU time (64 and 256 lanes, float32 and float64), the least of all
-methods, and it was never slower than the loop from T = 1000 on.
+:data:`DEFAULT_METHOD` was chosen from ``benchmarks/results/scan.json`` (CPU time of one
+call, the fastest of 5 rounds, on 2 cores with a load average of at most 1). With NumPy a
+step of the loop is two calls on only ``B * H`` numbers, mostly call overhead; Hillis-Steele's
+and Blelloch's extra work and memory traffic grow with T log T and with the padding to a
+power of two. The blocked scan issues about 2 sqrt(10 T) calls, 1% of the loop's at
+T = 100 000, for 2.5 times its work. At T = 100 000 it took 0.28 of the loop's time with 64
+lanes in float32, 0.45 in float64, 0.77 with 256 lanes in float32, and 1.07 with 256 lanes
+in float64, where the loop's calls carry enough numbers that memory traffic, of which the
+blocked scan has more, decides (two runs on a busier machine gave 0.97 and 1.09 there). It
+was the fastest scan at T = 100 000 in every configuration, and from T = 1000 to 100 000
+never slower than the loop except in that last one, from T = 10 000 on. Its win is over
+the interpreter's per-call overhead, not over the sequential algorithm: a compiled loop does
+the least work and would beat every scan on a CPU; the scans' O(log T) or O(sqrt T) depth
+pays on parallel hardware.
 """
 
 from __future__ import annotations
@@ -265,9 +275,9 @@ def linear_recurrence(
     ``c``, ``b``: ``(T, B, H)`` float32 or float64 (``c`` acts elementwise: a diagonal
     transition); ``a0``: ``(B, H)`` or None for zeros. Returns ``a`` ``(T, B, H)`` with
     ``a[t - 1]`` = ``a_t``. ``method`` is one of :data:`METHODS`; ``block`` sets the block
-    length of the ``"blocked"`` method (default ceil(sqrt(T))). With ``reverse=True`` the
-    recurrence runs backwards in time, ``a_t = b_t + c_t ⊙ a_{t+1}`` from ``a_{T+1} = a0``:
-    the form BPTT takes.
+    length of the ``"blocked"`` method (default :func:`default_block`, sqrt(2T/5)). With
+    ``reverse=True`` the recurrence runs backwards in time, ``a_t = b_t + c_t ⊙ a_{t+1}``
+    from ``a_{T+1} = a0``: the form BPTT takes.
 
     >>> c = np.full((4, 1, 1), 0.5); b = np.ones((4, 1, 1))
     >>> linear_recurrence(c, b).ravel().tolist()
