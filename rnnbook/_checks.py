@@ -64,10 +64,19 @@ def check_choice(name: str, value: str, choices: Sequence[str]) -> str:
     return value
 
 
+def _check_int(name: str, value: object, minimum: int, kind: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name}: expected a {kind} int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected a {kind} int, got {value}")
+    return int(value)
+
+
 def check_positive_int(name: str, value: object) -> int:
     """Raise unless ``value`` is a positive integer (bools are not integers here)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name}: expected a positive int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name}: expected a positive int, got {value}")
-    return int(value)
+    return _check_int(name, value, 1, "positive")
+
+
+def check_non_negative_int(name: str, value: object) -> int:
+    """Like :func:`check_positive_int`, but 0 is allowed (a delay or an offset may be zero)."""
+    return _check_int(name, value, 0, "non-negative")

@@ -75,14 +75,12 @@ import numpy as np
 
 from rnnbook._checks import check_array, check_choice, check_positive_int
 from rnnbook._stack import StackCache, param_names
-from rnnbook.activations import get_activation
 from rnnbook.functional import (
     RNN_NONLINEARITIES,
     check_input,
     check_state,
-    direction_backward,
-    direction_forward,
     infer_config,
+    rnn_direction_passes,
 )
 from rnnbook.gru import gru_direction_backward, gru_direction_forward
 from rnnbook.layers import GRU, LSTM, RNN
@@ -103,20 +101,8 @@ class _Cell:
 
 
 def _rnn_cell(nonlinearity: str) -> _Cell:
-    """The Elman cell, wrapped exactly as ``rnn_forward`` and ``rnn_backward`` wrap it."""
-    activation = get_activation(nonlinearity, RNN_NONLINEARITIES)
-
-    def forward(x, weights, start, reverse, previous):
-        w_ih, w_hh, b_ih, b_hh = weights
-        return direction_forward(x, w_ih, w_hh, b_ih + b_hh, start[0], activation, reverse,
-                                 previous)
-
-    def backward(cache, weights, d_outputs, d_last):
-        w_ih, w_hh, _, _ = weights
-        d_w_ih, d_w_hh, d_b, dx, dh0 = direction_backward(cache, w_ih, w_hh, activation,
-                                                          d_outputs, d_last[0])
-        return (d_w_ih, d_w_hh, d_b, d_b.copy()), dx, (dh0,)
-
+    """The Elman cell, with the very passes ``rnn_forward`` and ``rnn_backward`` stack."""
+    forward, backward = rnn_direction_passes(nonlinearity)
     return _Cell(f"rnn_{nonlinearity}", 1, ("h0",), forward, backward)
 
 

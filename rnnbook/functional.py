@@ -17,7 +17,9 @@ the recurrent product and the elementwise work remain.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -204,6 +206,29 @@ def direction_forward(
     return DirectionCache(x=x, states=states, reverse=reverse)
 
 
+def rnn_direction_passes(nonlinearity: str = "tanh") -> tuple[Callable[..., Any],
+                                                                Callable[..., Any]]:
+    """The Elman cell's forward and backward pass over one direction of one layer, in the
+    form the stacking driver (``rnnbook._stack``) and checkpointing call them:
+    ``forward(x, (W_ih, W_hh, b_ih, b_hh), (h0,), reverse, previous) -> DirectionCache`` and
+    ``backward(cache, weights, d_outputs, (d_last,)) -> (d_weights, dx, (dh0,))``."""
+    activation = get_activation(nonlinearity, RNN_NONLINEARITIES)
+
+    def forward(layer_input, weights, start, reverse, previous):
+        w_ih, w_hh, b_ih, b_hh = weights
+        return direction_forward(layer_input, w_ih, w_hh, b_ih + b_hh, start[0], activation,
+                                 reverse, previous)
+
+    def backward(direction_cache, weights, d_outputs, d_last):
+        w_ih, w_hh, _, _ = weights
+        d_w_ih, d_w_hh, d_b, dx, dh0 = direction_backward(
+            direction_cache, w_ih, w_hh, activation, d_outputs, d_last[0]
+        )
+        return (d_w_ih, d_w_hh, d_b, d_b.copy()), dx, (dh0,)
+
+    return forward, backward
+
+
 def rnn_forward(
     params: dict[str, np.ndarray],
     x: np.ndarray,
@@ -221,16 +246,10 @@ def rnn_forward(
     ``h_n`` ``(L * K, B, H)`` and the cache for :func:`rnn_backward`. ``recycle``, the cache
     of an earlier call that the caller will not use again, lends its memory.
     """
-    activation = get_activation(nonlinearity, RNN_NONLINEARITIES)
+    forward, _ = rnn_direction_passes(nonlinearity)
     config = infer_config(params)
     x = check_input(x, config)
     h0 = check_state("h0", h0, config, x.shape[1])
-
-    def forward(layer_input, weights, start, reverse, previous):
-        w_ih, w_hh, b_ih, b_hh = weights
-        return direction_forward(layer_input, w_ih, w_hh, b_ih + b_hh, start[0], activation,
-                                 reverse, previous)
-
     out, (h_n,), cache = stack_forward(params, x, (h0,), config.num_layers,
                                        config.bidirectional, forward, f"rnn_{nonlinearity}",
                                        recycle)
@@ -288,18 +307,10 @@ def rnn_backward(
     """
     if not isinstance(cache, StackCache) or not cache.kind.startswith("rnn_"):
         raise TypeError(f"cache: expected the cache of rnn_forward, got {type(cache).__name__}")
-    activation = get_activation(cache.kind.removeprefix("rnn_"), RNN_NONLINEARITIES)
+    _, backward = rnn_direction_passes(cache.kind.removeprefix("rnn_"))
     config = infer_config(params)
     batch = cache.layers[0][0].x.shape[1]
     d_h_n = check_state("d_h_n", d_h_n, config, batch)
-
-    def backward(direction_cache, weights, d_outputs, d_last):
-        w_ih, w_hh, _, _ = weights
-        d_w_ih, d_w_hh, d_b, dx, dh0 = direction_backward(
-            direction_cache, w_ih, w_hh, activation, d_outputs, d_last[0]
-        )
-        return (d_w_ih, d_w_hh, d_b, d_b.copy()), dx, (dh0,)
-
     grads, d_input, (d_h0,) = stack_backward(
         params, cache, d_out, (d_h_n,), config.num_layers, config.bidirectional, backward,
         config.hidden_size, config.dtype,

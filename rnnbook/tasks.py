@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from rnnbook._checks import check_dtype, check_positive_int
+from rnnbook._checks import check_dtype, check_non_negative_int, check_positive_int
 from rnnbook.layers import Seed, make_rng
 
 #: A text or the 1-d id array of one: what :func:`train_validation_split` splits.
@@ -83,15 +83,6 @@ def adding_problem(
 # The copy (memory) task ------------------------------------------------------------------
 
 
-def _check_non_negative_int(name: str, value: object) -> int:
-    """Like ``check_positive_int``, but 0 is allowed (a delay or an offset may be zero)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name}: expected a non-negative int, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name}: expected a non-negative int, got {value}")
-    return int(value)
-
-
 def _check_n_symbols(n_symbols: object) -> int:
     n_symbols = check_positive_int("n_symbols", n_symbols)
     if n_symbols < 2:
@@ -132,7 +123,7 @@ def copy_task(
     """
     batch = check_positive_int("batch", batch)
     length = check_positive_int("length", length)
-    delay = _check_non_negative_int("delay", delay)
+    delay = check_non_negative_int("delay", delay)
     n_symbols = _check_n_symbols(n_symbols)
     dtype = check_dtype(dtype)
     rng = make_rng(seed)
@@ -161,7 +152,7 @@ def copy_task_baseline(length: int, delay: int, n_symbols: int = 8) -> float:
     and their ``T = delay + 1``. A loss clearly below it means the network remembers.
     """
     length = check_positive_int("length", length)
-    delay = _check_non_negative_int("delay", delay)
+    delay = check_non_negative_int("delay", delay)
     n_symbols = _check_n_symbols(n_symbols)
     return float(length * np.log(n_symbols) / (2 * length + delay + 1))
 
@@ -340,7 +331,7 @@ class TextBatches:
             raise ValueError(f"ids: expected a 1-d array, got shape {ids.shape}")
         self.batch = check_positive_int("batch", batch)
         self.steps = check_positive_int("steps", steps)
-        self.offset = _check_non_negative_int("offset", offset)
+        self.offset = check_non_negative_int("offset", offset)
         usable = len(ids) - self.offset
         # Each track needs its inputs plus one more id, the target of its last input.
         if usable < self.batch * self.steps + 1:
