@@ -20,7 +20,9 @@ ArrayFn = Callable[..., np.ndarray]
 def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Logistic sigmoid ``1 / (1 + exp(-z))``, computed as ``(1 + tanh(z/2)) / 2``.
 
-    The tanh form never overflows, for any finite ``z``.
+    The tanh form never overflows, for any finite ``z``. ``z`` of any shape (a number or a
+    list too); the result has its shape, and float32 stays float32. The first of
+    eq. :eq:`eq-activations` of :doc:`/book/a_recurrent_networks/what_is_an_rnn`.
     """
     if out is None:  # a scalar or a list works too; ``out`` is for the package's hot loops
         z = np.asarray(z)
@@ -35,7 +37,10 @@ def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Rectified linear unit ``max(z, 0)``."""
+    """Rectified linear unit ``max(z, 0)``, elementwise, of the shape of ``z``.
+
+    The last of eq. :eq:`eq-activations` of :doc:`/book/a_recurrent_networks/what_is_an_rnn`.
+    """
     return np.maximum(z, 0, out=out)
 
 
@@ -60,7 +65,14 @@ def _relu_grad_from_output(h: np.ndarray, out: np.ndarray | None = None) -> np.n
 
 @dataclass(frozen=True)
 class Activation:
-    """A nonlinearity ``f`` with its derivative, as a function of ``z`` and of ``f(z)``."""
+    """A nonlinearity ``f`` with its derivative, as a function of ``z`` and of ``f(z)``.
+
+    ``grad_from_output(h)`` is ``f'(z)`` written in terms of ``h = f(z)``, the forms of
+    eq. :eq:`eq-activation-derivatives` of :doc:`/book/a_recurrent_networks/what_is_an_rnn`
+    (``1 - h^2`` for tanh, ``h (1 - h)`` for the sigmoid, ``[h > 0]`` for ReLU): BPTT keeps
+    the states ``h_t`` ``(T, B, H)`` and needs no pre-activations. ``bound`` is
+    ``sup |f'(z)|``, the ``gamma`` of :doc:`/book/d_gradients/vanishing_exploding`.
+    """
 
     name: str
     forward: ArrayFn
@@ -72,6 +84,7 @@ class Activation:
         return self.grad_from_output(self.forward(z)).astype(z.dtype, copy=False)
 
 
+#: The nonlinearities by name: ``"tanh"``, ``"sigmoid"`` and ``"relu"``.
 ACTIVATIONS: dict[str, Activation] = {
     "tanh": Activation("tanh", np.tanh, _tanh_grad_from_output, 1.0),
     "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_grad_from_output, 0.25),
@@ -80,5 +93,9 @@ ACTIVATIONS: dict[str, Activation] = {
 
 
 def get_activation(name: str, allowed: tuple[str, ...] = tuple(ACTIVATIONS)) -> Activation:
-    """Look up a nonlinearity by name, raising ``ValueError`` for an unknown one."""
+    """Look up a nonlinearity by name in :data:`~rnnbook.activations.ACTIVATIONS`.
+
+    ``allowed`` restricts the names (the Elman RNN takes ``"tanh"`` and ``"relu"``); another
+    name raises ``ValueError`` listing the allowed ones.
+    """
     return ACTIVATIONS[check_choice("nonlinearity", name, allowed)]

@@ -61,6 +61,10 @@ class Update:
     after step ``stop - 1``, in the layer's own format (``h`` ``(L, B, H)``, or ``(h, c)``
     for the LSTM), a copy that carries no gradient: the ``state`` to start the next
     sequence from when a long text is cut into consecutive batches.
+
+    Each entry of ``grads`` has the shape of the parameter it belongs to (``weight_hh_l0``
+    ``(G * H, H)``, ...). The windows of the schemes are drawn in
+    :doc:`/book/e_remedies/truncation`.
     """
 
     start: int
@@ -252,7 +256,9 @@ def full_bptt(model: object, x: np.ndarray, target: Any, loss: Loss,
     """Exact BPTT over the whole sequence: one :class:`Update` with ``reach = 0``.
 
     ``x`` ``(T, B, D)``; ``target`` has ``T`` on its first axis; ``state`` is the initial
-    state (None for zeros; ``(h0, c0)`` for an LSTM).
+    state (None for zeros; ``(h0, c0)`` for an LSTM). The gradients are the sums over every
+    step and every lag of eq. :eq:`eq-bptt-gradients` of :doc:`/book/c_bptt/bptt_derivation`
+    (for a summed loss).
     """
     network = split_model(model)
     steps = _check_sequence(network, x, target)
@@ -262,7 +268,7 @@ def full_bptt(model: object, x: np.ndarray, target: Any, loss: Loss,
 
 
 def truncation_schedule(steps: int, k1: int, k2: int | None = None) -> list[tuple[int, int, int]]:
-    """The windows of TBPTT(k1, k2) over ``steps`` steps, as ``(reach, start, stop)``.
+    """The windows of TBPTT(k1, k2) over ``steps`` = ``T`` steps, as ``(reach, start, stop)``.
 
     An update happens after every ``k1`` steps (and after the last step): it counts the
     losses of steps ``start .. stop - 1`` and backpropagates them down to
@@ -301,6 +307,10 @@ def truncated_bptt(
     again (about ``T (k2 - k1) / k1`` extra forward steps), with the weights of the moment.
     With ``k1 = k2`` the two agree, and with ``k1 = k2 >= T`` it is :func:`full_bptt`.
     Arguments are checked when the function is called, before the first update.
+
+    ``x`` ``(T, B, D)``; ``target`` has ``T`` on its first axis. With ``k1 = 1`` the updates
+    add up to the truncated gradient ``g^(k2)`` of eq. :eq:`eq-trunc-truncated` of
+    :doc:`/book/e_remedies/truncation`: every term of lag ``k2`` or more is dropped.
     """
     network = split_model(model)
     _no_bidirectional(network, "truncated BPTT")
@@ -330,7 +340,8 @@ def continue_probabilities(
     steps: int, continue_prob: float | np.ndarray, stride: int | None = None
 ) -> np.ndarray:
     """``c`` ``(T,)``: ``c[t]`` is the probability that the gradient crosses from step ``t``
-    back to step ``t - 1`` (``c[0]`` is unused and 1).
+    back to step ``t - 1`` (``c[0]`` is unused and 1): the ``c_j`` of
+    eq. :eq:`eq-trunc-xi` of :doc:`/book/e_remedies/truncation`.
 
     A float ``continue_prob`` is placed at every ``stride``-th step (default 1: every step)
     and 1 elsewhere, so that truncation can only happen on that grid; an array gives
@@ -378,7 +389,7 @@ def randomized_bptt(
 
     Before the forward pass, every step ``t`` (on the grid of ``stride``) independently
     becomes a truncation point with probability ``1 - c[t]`` (see
-    :func:`continue_probabilities`). The sequence is processed as windows between
+    :func:`~rnnbook.bptt.continue_probabilities`). The sequence is processed as windows between
     truncation points, one :class:`Update` each, the state carried across without its
     gradient. Inside a window, the gradient crossing a step ``t`` that was *not* truncated
     is divided by ``c[t]``: each term of the full gradient, a path back over some steps,
@@ -387,6 +398,11 @@ def randomized_bptt(
     division: plain random truncation, biased like :func:`truncated_bptt`. Unbiased means
     for a loss summed over steps (see the module's note on ``reduction``). The truncation
     points are drawn, and the arguments checked, when the function is called.
+
+    ``x`` ``(T, B, D)``; ``target`` has ``T`` on its first axis; ``continue_prob`` a float or
+    ``(T - 1,)``. Summed over the updates, the gradient is the estimator ``g_hat`` of
+    eq. :eq:`eq-trunc-estimator` with the weights ``xi_j`` of eq. :eq:`eq-trunc-xi`
+    (:doc:`/book/e_remedies/truncation`).
     """
     network = split_model(model)
     _no_bidirectional(network, "randomized truncation")
@@ -416,6 +432,7 @@ def accumulate(updates: Iterator[Update] | list[Update]) -> tuple[float, dict[st
     """Sum the losses and the gradients of a scheme's updates taken at fixed parameters.
 
     For a loss summed over steps this is the scheme's estimate of the full gradient.
+    Returns ``(loss, grads)`` with ``grads`` keyed and shaped as the model's ``params``.
     """
     total_loss, total = 0.0, None
     for update in updates:
@@ -435,7 +452,8 @@ def accumulate(updates: Iterator[Update] | list[Update]) -> tuple[float, dict[st
 
 @dataclass(frozen=True)
 class FullBPTT:
-    """Exact BPTT over each batch: one update per batch."""
+    """Exact BPTT over each batch: one update per batch (:func:`full_bptt`), for
+    :func:`~rnnbook.fit`."""
 
     def updates(self, model: object, x: np.ndarray, target: Any, loss: Loss, state: Any = None,
                 seed: Seed = None) -> Iterator[Update]:
@@ -444,7 +462,7 @@ class FullBPTT:
 
 @dataclass(frozen=True)
 class TruncatedBPTT:
-    """TBPTT(k1, k2) over each batch (:func:`truncated_bptt`)."""
+    """TBPTT(k1, k2) over each batch (:func:`truncated_bptt`), for :func:`~rnnbook.fit`."""
 
     k1: int
     k2: int | None = None
@@ -459,7 +477,8 @@ class TruncatedBPTT:
 
 @dataclass(frozen=True)
 class RandomizedBPTT:
-    """Randomized truncation over each batch (:func:`randomized_bptt`)."""
+    """Randomized truncation over each batch (:func:`randomized_bptt`), for
+    :func:`~rnnbook.fit`."""
 
     continue_prob: float | np.ndarray
     stride: int | None = None

@@ -20,6 +20,8 @@ def numerical_gradient(
 
     ``array`` is perturbed in place, one entry at a time, and restored exactly; ``loss``
     takes no arguments and must read ``array`` (a parameter, an input or a state).
+    Returns an array of the shape of ``array``: eq. :eq:`eq-centred-difference` of
+    :doc:`/book/g_practice/debugging` for each entry ``i``, with ``ε = eps``.
     """
     if not isinstance(array, np.ndarray) or array.dtype != np.float64:
         got = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
@@ -37,13 +39,20 @@ def numerical_gradient(
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    """``||a - n|| / max(||a|| + ||n||, tiny)``: 0 when equal, 1 when one is zero or opposite."""
+    """``||a - n|| / max(||a|| + ||n||, tiny)``: 0 when equal, 1 when one is zero or opposite.
+
+    ``analytic`` and ``numeric`` of the same shape, any; Frobenius norms over all entries.
+    Eq. :eq:`eq-relative-error` of :doc:`/book/g_practice/debugging`.
+    """
     scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
     return float(np.linalg.norm(analytic - numeric) / max(scale, 1e-300))
 
 
 @dataclass(frozen=True)
 class GradcheckRow:
+    """One checked array: its name and shape, the relative error of
+    :func:`~rnnbook.relative_error`, the largest entrywise error and ``||numeric||``."""
+
     name: str
     shape: tuple[int, ...]
     relative_error: float
@@ -59,9 +68,11 @@ class GradcheckReport:
 
     @property
     def max_relative_error(self) -> float:
+        """The worst relative error over the checked arrays."""
         return max(row.relative_error for row in self.rows)
 
     def passed(self, tolerance: float = 1e-6) -> bool:
+        """True if every array's relative error is below ``tolerance``."""
         return self.max_relative_error < tolerance
 
     def __str__(self) -> str:
@@ -88,7 +99,10 @@ def gradcheck(
     """Compare analytic ``grads`` with finite differences of ``loss`` for each array.
 
     ``arrays`` maps a name to the array ``loss`` reads (perturbed in place and restored);
-    ``grads`` holds the analytic gradient under the same name.
+    ``grads`` holds the analytic gradient under the same name, of the same shape. Each row
+    of the returned :class:`~rnnbook.gradcheck.GradcheckReport` compares them by
+    eq. :eq:`eq-relative-error` of :doc:`/book/g_practice/debugging`; the book's tests
+    require less than ``1e-6`` in float64 (:meth:`~rnnbook.gradcheck.GradcheckReport.passed`).
     """
     rows = []
     for name, array in arrays.items():

@@ -73,6 +73,8 @@ def haar_orthogonal(rows: int, cols: int, rng: np.random.Generator) -> np.ndarra
     the factorisation the unique one with ``R_jj > 0``. Then for any orthogonal ``U``,
     ``U A = (U Q) R`` is again that factorisation, so ``Q(U A) = U Q(A)``; and ``U A`` has the
     distribution of ``A``, so ``U Q`` has the distribution of ``Q``: the Haar measure.
+    ``rng`` is a ``numpy.random.Generator``. Used by :func:`~rnnbook.orthogonal_`
+    (:doc:`/book/e_remedies/initialisation`).
     """
     tall, short = max(rows, cols), min(rows, cols)
     q, r = np.linalg.qr(rng.standard_normal((tall, short)))
@@ -91,6 +93,9 @@ def orthogonal_(
     columns, a wide one orthonormal rows. With ``blocks = G`` the rows are split into ``G``
     equal blocks (the gates of a stacked ``(G * H, H)`` weight) and each block gets its own
     matrix, drawn in order from one generator. Returns ``array``.
+
+    With every singular value 1, ``W_hh^T`` keeps the norm of the gradient in
+    eq. :eq:`eq-init-linear` of :doc:`/book/e_remedies/initialisation` at every lag.
     """
     _check_matrix(array)
     gain = _check_gain(gain)
@@ -105,7 +110,9 @@ def identity_(array: np.ndarray, gain: float = 1.0, *, blocks: int = 1) -> np.nd
     """Fill ``array`` in place with ``gain`` times the identity, one block per gate.
 
     A rectangular block gets ones on its leading diagonal, as ``torch.nn.init.eye_`` does.
-    Returns ``array``.
+    ``array`` ``(rows, cols)``; returns ``array``. With ReLU units and zero biases this is
+    the IRNN, whose step Jacobian is the identity (eq. :eq:`eq-init-irnn` of
+    :doc:`/book/e_remedies/initialisation`).
     """
     _check_matrix(array)
     gain = _check_gain(gain)
@@ -161,7 +168,7 @@ def init_recurrent(
     is applied; ``None`` means ``True`` only for ``"identity"`` on a plain ``RNN``. The input
     weights ``weight_ih_*`` are never touched. With one ``seed`` the ``weight_hh_*`` are drawn
     in the order of ``layer.params``, then (``"pytorch"``) the biases in that order. Returns
-    ``layer``.
+    ``layer``. The schemes are compared in :doc:`/book/e_remedies/initialisation`.
     """
     _check_layer(layer, (RNN, LSTM, GRU))
     check_choice("scheme", scheme, SCHEMES)
@@ -199,7 +206,9 @@ def set_forget_bias(lstm: LSTM, value: float = 1.0) -> LSTM:
     ``bias_hh_*``. This sets the ``bias_ih_*`` block to ``value`` and the ``bias_hh_*`` block
     to zero, so that their sum, the only thing the network sees, is exactly ``value`` (setting
     both blocks to ``value`` would give ``2 * value``). Every layer and direction is set;
-    the other gates are untouched. Returns ``lstm``.
+    the other gates are untouched. Returns ``lstm``. A forget gate near 1 keeps the cell's
+    path ``dc_t/dc_{t-1} = diag(f_t)`` (eq. :eq:`eq-cec` of :doc:`/book/f_gated/lstm_gru`)
+    open from the start, as :doc:`/book/e_remedies/initialisation` measures.
     """
     _check_layer(lstm, (LSTM,), name="lstm")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -28,7 +28,13 @@ def step_jacobians(
     params: dict[str, np.ndarray], x: np.ndarray, h0: np.ndarray | None = None,
     *, nonlinearity: str = "tanh",
 ) -> np.ndarray:
-    """``J_t = diag(f'(z_t)) W_hh`` for every step: shape ``(T, B, H, H)``."""
+    """``J_t = diag(f'(z_t)) W_hh`` for every step: shape ``(T, B, H, H)``.
+
+    ``params`` one layer, one direction (``weight_hh_l0`` ``(H, H)``); ``x`` ``(T, B, D)``;
+    ``h0`` ``(1, B, H)`` or None. ``J_t = dh_t/dh_{t-1}`` is the factor that
+    :doc:`/book/d_gradients/recurrence` multiplies along the chain, and whose product
+    eq. :eq:`eq-vanishing-bound` of :doc:`/book/d_gradients/vanishing_exploding` bounds.
+    """
     _, derivative = _states_and_derivatives(params, x, h0, nonlinearity)
     return derivative[..., :, None] * params["weight_hh_l0"]
 
@@ -37,7 +43,9 @@ def state_jacobian(jacobians: np.ndarray, t: int, k: int) -> np.ndarray:
     """``dh_t/dh_k = J_t ... J_{k+1}`` for ``0 <= k <= t <= T``, shape ``(B, H, H)``.
 
     ``jacobians`` is the output of :func:`step_jacobians`; steps count from 1 as in the book
-    (``jacobians[t - 1]`` is ``J_t``), and ``k = t`` gives the identity.
+    (``jacobians[t - 1]`` is ``J_t``), and ``k = t`` gives the identity. Its spectral norm
+    is at most ``(gamma lambda_1)^(t - k)``, eq. :eq:`eq-vanishing-bound` of
+    :doc:`/book/d_gradients/vanishing_exploding`.
     """
     T, B, H, _ = jacobians.shape
     if not 0 <= k <= t <= T:
@@ -52,7 +60,12 @@ def jacobian_norms_by_lag(
     params: dict[str, np.ndarray], x: np.ndarray, h0: np.ndarray | None = None,
     *, nonlinearity: str = "tanh",
 ) -> np.ndarray:
-    """Spectral norms ``||dh_T/dh_{T-l}||_2`` for lags ``l = 0 .. T``, shape ``(T + 1, B)``."""
+    """Spectral norms ``||dh_T/dh_{T-l}||_2`` for lags ``l = 0 .. T``, shape ``(T + 1, B)``.
+
+    ``x`` ``(T, B, D)``, ``h0`` ``(1, B, H)`` or None. The left-hand side of
+    eq. :eq:`eq-vanishing-bound` of :doc:`/book/d_gradients/vanishing_exploding`, at every
+    lag, for each sequence of the batch.
+    """
     jacobians = step_jacobians(params, x, h0, nonlinearity=nonlinearity)
     T, B, H, _ = jacobians.shape
     norms = np.empty((T + 1, B))
@@ -73,7 +86,9 @@ def gradient_terms_by_lag(
     Term ``l`` is the part of the gradient that comes through the copy of the weight used
     ``l`` steps before the end: ``sum_b delta_{T,T-l} a^T`` with ``a = h_{T-l-1}`` for
     ``weight_hh_l0`` and ``a = x_{T-l}`` for ``weight_ih_l0``. Shape ``(T, H, H)`` or
-    ``(T, H, D)``; the terms add up to the full gradient.
+    ``(T, H, D)``; the terms add up to the full gradient. ``x`` ``(T, B, D)``, ``d_h_T``
+    ``(B, H)``. These are the terms of lag ``l`` of eq. :eq:`eq-trunc-lag-sum` of
+    :doc:`/book/e_remedies/truncation`, for one loss at the last step.
     """
     if weight not in ("weight_hh_l0", "weight_ih_l0"):
         raise ValueError(f"weight: expected 'weight_hh_l0' or 'weight_ih_l0', got {weight!r}")

@@ -61,7 +61,9 @@ def gates(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Both come from ``e = exp(-|z|)``, which lies in (0, 1] and never overflows: the larger of
     the two is ``1 / (1 + e)``, the smaller ``e / (1 + e)``. Subtracting ``1 - σ(z)`` instead
     loses the small one's digits when ``σ(z)`` is near 1 (in float32: a relative error of
-    8e-4 at z = 12, 6% at z = 16, 44% at z = 17, and exactly 0 from z = 18).
+    8e-4 at z = 12, 6% at z = 16, 44% at z = 17, and exactly 0 from z = 18). ``z`` of any
+    shape; both results have its shape: the keep gate ``c_t`` and the write gate
+    ``1 - c_t`` of eq. :eq:`eq-linear-recurrent` of :doc:`/book/d_gradients/parallel_scan`.
     """
     with np.errstate(under="ignore"):  # e and the small gate may underflow to 0: correctly
         e = np.exp(-np.abs(z))
@@ -97,6 +99,8 @@ def linear_recurrent_forward(
     ``h_n`` ``(1, B, H)`` and the cache for :func:`linear_recurrent_backward`.
 
     The projections of all steps are one matrix product; the recurrence is one scan.
+    Computes eq. :eq:`eq-linear-recurrent` of :doc:`/book/d_gradients/parallel_scan` for
+    ``t = 1 .. T``.
     """
     weight, bias = _check_params(params)
     check_choice("method", method, METHODS)
@@ -125,6 +129,8 @@ def linear_recurrent_backward(
 
     ``d_out`` ``(T, B, H)`` and ``d_h_n`` ``(1, B, H)`` or None. Returns the gradients of
     ``weight_ih_l0``, ``bias_ih_l0``, ``"input"`` ``(T, B, D)`` and ``"h0"`` ``(1, B, H)``.
+    The reverse scan is eq. :eq:`eq-scan-backward` of :doc:`/book/d_gradients/parallel_scan`
+    with ``c_t`` the keep gates.
     """
     weight, _ = _check_params(params)
     c, write, v, x = cache.c, cache.write, cache.v, cache.x
@@ -153,6 +159,10 @@ def linear_recurrent_backward(
 class LinearRecurrent:
     """The input-gated linear recurrent layer, with ``params``, ``forward`` and ``backward``
     like :class:`rnnbook.RNN` (one layer, one direction).
+
+    It computes eq. :eq:`eq-linear-recurrent` of :doc:`/book/d_gradients/parallel_scan`:
+    ``x`` ``(T, B, D)`` to ``out`` ``(T, B, H)``, with ``weight_ih_l0`` ``(2H, D)`` and
+    ``bias_ih_l0`` ``(2H,)`` and no ``weight_hh``.
 
     >>> layer = LinearRecurrent(input_size=2, hidden_size=4, seed=0)
     >>> out, h_n = layer.forward(np.zeros((10, 3, 2)))

@@ -84,7 +84,10 @@ def mse_loss(
     """Squared error ``sum_c (prediction - target)^2`` over the positions that count.
 
     ``prediction`` ``(T, B, C)``; ``target`` of the same shape, or ``(B, C)`` with
-    ``last_step=True``. Returns ``(loss, d_prediction)``.
+    ``last_step=True``. Returns ``(loss, d_prediction)``, ``d_prediction`` ``(T, B, C)``
+    equal to ``2 (prediction - target)`` at the positions that count, times the reduction's
+    scale. Summed or averaged over steps, the loss is eq. :eq:`eq-sequence-loss` of
+    :doc:`/book/c_bptt/bptt_derivation` with ``L_t`` the squared error at step ``t``.
     """
     check_choice("reduction", reduction, REDUCTIONS)
     prediction = _check_prediction(prediction)
@@ -99,13 +102,22 @@ def mse_loss(
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """``log softmax`` over the last axis, stable for any finite logits (log-sum-exp)."""
+    """``log softmax`` over the last axis, stable for any finite logits (log-sum-exp).
+
+    ``logits`` ``(..., C)``, e.g. ``(T, B, C)``; the result has the same shape:
+    ``o_c - max(o) - log sum_c' exp(o_c' - max(o))``, the logarithm of the softmax of
+    eq. :eq:`eq-elman-output` of :doc:`/book/a_recurrent_networks/what_is_an_rnn`.
+    """
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    """``softmax`` over the last axis, computed without overflow."""
+    """``softmax`` over the last axis, computed without overflow.
+
+    ``logits`` ``(..., C)``; each row of the result sums to 1. The ``y_hat_t`` of
+    eq. :eq:`eq-elman-output` of :doc:`/book/a_recurrent_networks/what_is_an_rnn`.
+    """
     return np.exp(log_softmax(logits))
 
 
@@ -121,7 +133,12 @@ def cross_entropy_loss(
 
     ``logits`` ``(T, B, C)``; ``target`` integer class indices ``(T, B)``, or ``(B,)`` with
     ``last_step=True``. The gradient is ``softmax(logits) - onehot(target)`` at each
-    position that counts, scaled by the reduction. Returns ``(loss, d_logits)``.
+    position that counts, scaled by the reduction. Returns ``(loss, d_logits)``,
+    ``d_logits`` ``(T, B, C)``.
+
+    That gradient is eq. :eq:`eq-softmax-ce-gradient` of :doc:`/book/c_bptt/walkthrough`;
+    averaged over the characters of a text, the loss is eq. :eq:`eq-lm-ce` of
+    :doc:`/book/g_practice/language_model`.
     """
     check_choice("reduction", reduction, REDUCTIONS)
     logits = _check_prediction(logits)

@@ -36,6 +36,9 @@ class SGD:
     """Stochastic gradient descent with optional momentum (PyTorch's form).
 
     ``v <- momentum * v + g``, ``θ <- θ - lr * v`` (with momentum 0: ``θ <- θ - lr * g``).
+    Two steps from rest give eq. :eq:`eq-momentum-two-steps` of
+    :doc:`/book/c_bptt/learning`. ``params`` maps names to arrays of any shape; each
+    velocity has its parameter's shape.
     """
 
     def __init__(self, params: Mapping[str, np.ndarray], lr: float, momentum: float = 0.0) -> None:
@@ -47,6 +50,8 @@ class SGD:
         self.velocity = {name: np.zeros_like(value) for name, value in params.items()}
 
     def step(self, grads: Mapping[str, np.ndarray]) -> None:
+        """Update every parameter in place from ``grads[name]`` (same shape; other keys are
+        ignored); a missing, misshapen or non-finite gradient raises ``ValueError``."""
         _check_grads(self.params, grads)
         for name, value in self.params.items():
             update = grads[name]
@@ -63,7 +68,8 @@ class Adam:
 
     ``m <- β1 m + (1 - β1) g``, ``v <- β2 v + (1 - β2) g²``,
     ``θ <- θ - lr * m̂ / (sqrt(v̂) + eps)`` with ``m̂ = m / (1 - β1^k)``, ``v̂ = v / (1 - β2^k)``
-    at step ``k``.
+    at step ``k``: eqs. :eq:`eq-adam-averages` and :eq:`eq-adam` of
+    :doc:`/book/c_bptt/learning`. ``m`` and ``v`` have the shapes of the parameters.
     """
 
     def __init__(
@@ -84,6 +90,8 @@ class Adam:
         self.v = {name: np.zeros_like(value) for name, value in params.items()}
 
     def step(self, grads: Mapping[str, np.ndarray]) -> None:
+        """One Adam step on every parameter, in place, from ``grads[name]`` (as
+        :meth:`SGD.step`)."""
         _check_grads(self.params, grads)
         self.steps += 1
         correction1 = 1 - self.beta1**self.steps
@@ -102,7 +110,11 @@ def _parameter_grads(grads: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def global_norm(grads: Mapping[str, np.ndarray]) -> float:
-    """The L2 norm of all parameter gradients together, as if concatenated."""
+    """The L2 norm of all parameter gradients together, as if concatenated.
+
+    ``grads`` maps names to arrays of any shape; ``"input"``, ``"h0"`` and ``"c0"`` are
+    left out. Eq. :eq:`eq-global-norm` of :doc:`/book/e_remedies/clipping`.
+    """
     return float(np.sqrt(sum(np.sum(g * g) for g in _parameter_grads(grads).values())))
 
 
@@ -113,7 +125,8 @@ def clip_grad_norm(
 
     Returns the clipped gradients (new arrays; the input dict is not changed) and the norm
     *before* clipping (Pascanu, Mikolov & Bengio, 2013). Entries of ``NON_PARAMETER_KEYS``
-    are passed through unchanged.
+    are passed through unchanged. Eq. :eq:`eq-clip-norm` of
+    :doc:`/book/e_remedies/clipping`, with ``kappa = max_norm``; every array keeps its shape.
     """
     if not max_norm > 0:
         raise ValueError(f"max_norm: expected a positive value, got {max_norm}")
@@ -126,7 +139,12 @@ def clip_grad_norm(
 
 
 def clip_grad_value(grads: Mapping[str, np.ndarray], clip_value: float) -> dict[str, np.ndarray]:
-    """Clip every parameter-gradient entry to ``[-clip_value, clip_value]``."""
+    """Clip every parameter-gradient entry to ``[-clip_value, clip_value]``.
+
+    Returns new arrays of the same shapes (``"input"``, ``"h0"``, ``"c0"`` unchanged).
+    Eq. :eq:`eq-clip-value` of :doc:`/book/e_remedies/clipping`, with
+    ``kappa = clip_value``: unlike clipping by norm it can turn the gradient's direction.
+    """
     if not clip_value > 0:
         raise ValueError(f"clip_value: expected a positive value, got {clip_value}")
     return {

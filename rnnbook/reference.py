@@ -21,7 +21,9 @@ def layer_forward(W_ih, W_hh, b_ih, b_hh, xs, h0, f, reverse=False):
     """One direction of one layer for one sample.
 
     ``xs`` is the list of ``T`` inputs ``x_t`` ``(D,)``; returns the list of ``h_t`` ``(H,)``
-    in time order (a reverse layer reads the sequence from its end).
+    in time order (a reverse layer reads the sequence from its end). ``W_ih`` ``(H, D)``,
+    ``W_hh`` ``(H, H)``, ``b_ih``, ``b_hh`` and ``h0`` ``(H,)``, ``f`` the nonlinearity.
+    Each step is eq. :eq:`eq-elman-cell` of :doc:`/book/a_recurrent_networks/what_is_an_rnn`.
     """
     T = len(xs)
     hs = [None] * T
@@ -40,7 +42,12 @@ def layer_backward(W_ih, W_hh, xs, h0, hs, dhs, dh_last, f_grad_from_output, rev
     ``dh_last`` the gradient of the final state. Walking back in time, the gradient of
     ``h_t`` is ``dhs[t]`` plus ``dh_next``, the gradient flowing back from step ``t + 1``.
     Returns ``(dW_ih, dW_hh, db, dxs, dh0)``; ``db`` is the gradient of ``b_ih`` and of
-    ``b_hh`` alike, since both enter as a sum.
+    ``b_hh`` alike, since both enter as a sum. ``hs`` are the states of
+    :func:`layer_forward`, ``dhs`` a list of ``T`` arrays ``(H,)``, ``dh_last`` ``(H,)``;
+    ``f_grad_from_output`` gives ``f'(z_t)`` from ``h_t`` (``grad_from_output`` of an
+    :class:`~rnnbook.activations.Activation`). Each step computes
+    ``delta_t`` by eq. :eq:`eq-delta-code-order` and adds its terms of
+    eq. :eq:`eq-bptt-gradients` (:doc:`/book/c_bptt/bptt_derivation`).
     """
     T = len(xs)
     dW_ih = np.zeros_like(W_ih)
@@ -72,7 +79,12 @@ def _previous(values, initial, t, reverse):
 
 def lstm_layer_forward(W_ih, W_hh, b_ih, b_hh, xs, h0, c0, reverse=False):
     """One LSTM direction for one sample; returns the states ``hs``, the cells ``cs`` and,
-    per step, the gates ``(i, f, g, o)``, all in time order."""
+    per step, the gates ``(i, f, g, o)``, all in time order.
+
+    ``W_ih`` ``(4H, D)``, ``W_hh`` ``(4H, H)``, ``b_ih``, ``b_hh`` ``(4H,)``, ``xs`` ``T``
+    inputs ``(D,)``, ``h0``, ``c0`` ``(H,)``. Each step is eq. :eq:`eq-lstm` of
+    :doc:`/book/f_gated/lstm_gru`.
+    """
     H = W_hh.shape[1]
     T = len(xs)
     hs, cs, gates = [None] * T, [None] * T, [None] * T
@@ -94,7 +106,9 @@ def lstm_layer_backward(W_ih, W_hh, xs, h0, c0, hs, cs, gates, dhs, dh_last, dc_
     """BPTT through one LSTM direction for one sample.
 
     Returns ``(dW_ih, dW_hh, db, dxs, dh0, dc0)``. The cell's gradient ``dc`` flows back to
-    ``c_{t-1}`` multiplied by the forget gate alone.
+    ``c_{t-1}`` multiplied by the forget gate alone: eq. :eq:`eq-lstm-backward` of
+    :doc:`/book/f_gated/lstm_gru`. Shapes as in :func:`lstm_layer_forward`; ``dhs`` a list
+    of ``T`` arrays ``(H,)``, ``dh_last`` and ``dc_last`` ``(H,)``.
     """
     T = len(xs)
     dW_ih, dW_hh = np.zeros_like(W_ih), np.zeros_like(W_hh)
@@ -126,7 +140,12 @@ def lstm_layer_backward(W_ih, W_hh, xs, h0, c0, hs, cs, gates, dhs, dh_last, dc_
 
 def gru_layer_forward(W_ih, W_hh, b_ih, b_hh, xs, h0, reverse=False):
     """One GRU direction for one sample; returns ``hs`` and, per step, ``(r, z, n, hn)``
-    with ``hn = W_hn h_{t-1} + b_hn``, the term the reset gate multiplies."""
+    with ``hn = W_hn h_{t-1} + b_hn``, the term the reset gate multiplies.
+
+    ``W_ih`` ``(3H, D)``, ``W_hh`` ``(3H, H)``, ``b_ih``, ``b_hh`` ``(3H,)``, ``xs`` ``T``
+    inputs ``(D,)``, ``h0`` ``(H,)``. Each step is eq. :eq:`eq-gru` of
+    :doc:`/book/f_gated/lstm_gru`.
+    """
     H = W_hh.shape[1]
     T = len(xs)
     hs, gates = [None] * T, [None] * T
@@ -147,7 +166,9 @@ def gru_layer_backward(W_ih, W_hh, xs, h0, hs, gates, dhs, dh_last, reverse=Fals
     """BPTT through one GRU direction for one sample.
 
     Returns ``(dW_ih, dW_hh, db_ih, db_hh, dxs, dh0)``: the two biases differ on the n
-    block, where ``b_hn`` sits inside the reset product.
+    block, where ``b_hn`` sits inside the reset product. Shapes as in
+    :func:`gru_layer_forward`; the derivative of eq. :eq:`eq-gru` of
+    :doc:`/book/f_gated/lstm_gru`, step by step.
     """
     T = len(xs)
     dW_ih, dW_hh = np.zeros_like(W_ih), np.zeros_like(W_hh)
@@ -250,7 +271,12 @@ def _checked(kind, params, x, initial_states):
 
 
 def reference_forward(kind, params, x, initial_states, nonlinearity="tanh"):
-    """``out`` and the final states of a stacked network, by the per-sample loops."""
+    """``out`` and the final states of a stacked network, by the per-sample loops.
+
+    ``kind`` is ``"rnn"``, ``"lstm"`` or ``"gru"``; ``params`` under PyTorch's names; ``x``
+    ``(T, B, D)``; ``initial_states`` a tuple of ``(L * K, B, H)`` arrays or None (one, two
+    for the LSTM). Returns ``out`` ``(T, B, K * H)`` and the tuple of final states.
+    """
     config, x, _, states = _checked(kind, params, x, initial_states)
     forward, _ = _cell(kind, nonlinearity)
     T, B, _ = x.shape
@@ -270,7 +296,12 @@ def reference_forward(kind, params, x, initial_states, nonlinearity="tanh"):
 
 
 def reference_backward(kind, params, x, initial_states, d_out, d_finals, nonlinearity="tanh"):
-    """Gradients of ``sum(d_out * out) + sum(d_final * final)`` by the per-sample loops."""
+    """Gradients of ``sum(d_out * out) + sum(d_final * final)`` by the per-sample loops.
+
+    Arguments as in :func:`reference_forward`, with ``d_out`` ``(T, B, K * H)`` and
+    ``d_finals`` shaped as the final states (None for zeros). Returns every parameter's
+    gradient, ``"input"`` ``(T, B, D)`` and the initial states' (``"h0"``, and ``"c0"``).
+    """
     config, x, names, states = _checked(kind, params, x, initial_states)
     d_finals = [np.zeros_like(s) if d is None else d
                 for s, d in zip(states, d_finals, strict=True)]
@@ -309,36 +340,36 @@ def reference_backward(kind, params, x, initial_states, d_out, d_finals, nonline
 
 
 def reference_rnn_forward(params, x, h0=None, *, nonlinearity="tanh"):
-    """Same contract as :func:`rnnbook.functional.rnn_forward`, minus the cache."""
+    """Same contract as :func:`rnnbook.rnn_forward`, minus the cache."""
     out, (h_n,) = reference_forward("rnn", params, x, (h0,), nonlinearity)
     return out, h_n
 
 
 def reference_rnn_backward(params, x, h0=None, d_out=None, d_h_n=None, *, nonlinearity="tanh"):
-    """Same result as :func:`rnnbook.functional.rnn_backward`: parameters, input, h0."""
+    """Same result as :func:`rnnbook.rnn_backward`: parameters, input, h0."""
     return reference_backward("rnn", params, x, (h0,), d_out, (d_h_n,), nonlinearity)
 
 
 def reference_lstm_forward(params, x, state=None):
-    """Same contract as :func:`rnnbook.lstm.lstm_forward`, minus the cache."""
+    """Same contract as :func:`rnnbook.lstm_forward`, minus the cache."""
     h0, c0 = (None, None) if state is None else state
     out, (h_n, c_n) = reference_forward("lstm", params, x, (h0, c0))
     return out, (h_n, c_n)
 
 
 def reference_lstm_backward(params, x, state=None, d_out=None, d_state=None):
-    """Same result as :func:`rnnbook.lstm.lstm_backward`: parameters, input, h0, c0."""
+    """Same result as :func:`rnnbook.lstm_backward`: parameters, input, h0, c0."""
     h0, c0 = (None, None) if state is None else state
     d_h_n, d_c_n = (None, None) if d_state is None else d_state
     return reference_backward("lstm", params, x, (h0, c0), d_out, (d_h_n, d_c_n))
 
 
 def reference_gru_forward(params, x, h0=None):
-    """Same contract as :func:`rnnbook.gru.gru_forward`, minus the cache."""
+    """Same contract as :func:`rnnbook.gru_forward`, minus the cache."""
     out, (h_n,) = reference_forward("gru", params, x, (h0,))
     return out, h_n
 
 
 def reference_gru_backward(params, x, h0=None, d_out=None, d_h_n=None):
-    """Same result as :func:`rnnbook.gru.gru_backward`: parameters, input, h0."""
+    """Same result as :func:`rnnbook.gru_backward`: parameters, input, h0."""
     return reference_backward("gru", params, x, (h0,), d_out, (d_h_n,))

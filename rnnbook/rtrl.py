@@ -36,6 +36,11 @@ def rtrl_gradients(
     each ``h_t``, consumed step by step as it would arrive online. Returns the gradients of
     ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0`` and ``"h0"``, equal to
     BPTT's (the input's gradient needs a sensitivity per input entry and is not computed).
+    ``h0`` and ``d_h_n`` ``(1, B, H)`` or None; one layer, one direction.
+
+    The sensitivities follow eq. :eq:`eq-rtrl-update` of :doc:`/book/d_gradients/rtrl`,
+    ``P_t = diag(f'(z_t)) (dz_t/dθ + W_hh P_{t-1})``, ``(B, H, n)`` with
+    ``n = H D + H^2 + H``; the gradient adds ``(dL/dh_t)^T P_t`` at every step.
     """
     activation = get_activation(nonlinearity, RNN_NONLINEARITIES)
     config = infer_config(params)
@@ -88,6 +93,10 @@ def rtrl_gradients(
 
 
 def rtrl_memory(batch: int, input_size: int, hidden_size: int) -> int:
-    """Entries RTRL keeps between steps: the sensitivities ``(B, H, HD + H^2 + H)``."""
+    """Entries RTRL keeps between steps: the sensitivities ``(B, H, HD + H^2 + H)``.
+
+    ``B H (H D + H^2 + H)`` numbers whatever ``T``, the ``P_t`` of eq. :eq:`eq-rtrl-update`
+    of :doc:`/book/d_gradients/rtrl`, against BPTT's cache that grows with ``T``.
+    """
     H = hidden_size
     return batch * H * (H * input_size + H * H + H)

@@ -83,7 +83,8 @@ def forward_ids(
     ``ids`` ``(T,)`` or ``(T, B)``; returns logits ``(T, V)`` or ``(T, B, V)`` (row ``t``
     scores the character that follows ``ids[t]``) and the recurrent layer's final state
     (``h_n`` ``(L, B, H)``, or ``(h_n, c_n)`` for an LSTM; ``B = 1`` for 1-d ``ids``), the
-    ``state`` from which to read on. ``state`` None means zeros.
+    ``state`` from which to read on. ``state`` None means zeros. The model reads
+    ``one_hot(ids)`` ``(T, B, V)``, as in :doc:`/book/g_practice/language_model`.
     """
     recurrent, readouts = _parts(model)
     ids = _check_ids("ids", ids, recurrent.input_size)
@@ -107,7 +108,9 @@ def softmax_with_temperature(logits: np.ndarray, temperature: float) -> np.ndarr
 
     Temperature 1 is the model's own distribution; below 1 it is sharper, above 1 flatter.
     At temperature 0 (the limit) all the mass goes to the largest logit (the first one, if
-    several are equal): greedy decoding.
+    several are equal): greedy decoding. ``logits`` ``(..., V)``; the result has the same
+    shape and sums to 1 over the last axis: eq. :eq:`eq-lm-temperature` of
+    :doc:`/book/g_practice/language_model`, with ``temperature`` as its ``ϑ``.
     """
     temperature = _check_temperature(temperature)
     logits = np.asarray(logits, dtype=np.float64)
@@ -154,7 +157,8 @@ def sample(
     ``softmax(logits / temperature)`` (:func:`softmax_with_temperature`) and fed back as the
     next input, the state carried from step to step. ``temperature=0`` takes the argmax
     (greedy decoding, no randomness). Returns the generated ids only, int64 ``(length,)`` or
-    ``(length, B)``; the same ``seed`` gives the same text.
+    ``(length, B)``; the same ``seed`` gives the same text. Sampling at a temperature is
+    eq. :eq:`eq-lm-temperature` of :doc:`/book/g_practice/language_model`.
     """
     recurrent, readouts = _parts(model)
     classes = _classes(recurrent, readouts)
@@ -187,6 +191,8 @@ def evaluate(model: object, ids: np.ndarray, *, tracks: int = 1, chunk: int = 10
     pieces, which bounds memory, not context). So ``tracks * L`` predictions are averaged,
     ``-mean log p(ids[i + 1] | ids[..i] of its track)``; ``exp`` of the result is the
     perplexity. More tracks run faster but start more predictions without context.
+    Eq. :eq:`eq-lm-ce` of :doc:`/book/g_practice/language_model`, whose ``exp`` is the
+    perplexity of eq. :eq:`eq-lm-ppl`.
     """
     recurrent, readouts = _parts(model)
     classes = _classes(recurrent, readouts)

@@ -53,7 +53,7 @@ import numpy as np
 
 from rnnbook._checks import SUPPORTED_DTYPES, check_array, check_choice, check_positive_int
 
-#: The algorithms :func:`linear_recurrence` offers, in the order the book presents them.
+#: The algorithms :func:`~rnnbook.linear_recurrence` offers, in the order the book presents them.
 METHODS = ("loop", "hillis_steele", "blelloch", "blocked")
 
 #: The method used when none is named; see ``benchmarks/scan.py`` for the measurements.
@@ -274,10 +274,15 @@ def linear_recurrence(
 
     ``c``, ``b``: ``(T, B, H)`` float32 or float64 (``c`` acts elementwise: a diagonal
     transition); ``a0``: ``(B, H)`` or None for zeros. Returns ``a`` ``(T, B, H)`` with
-    ``a[t - 1]`` = ``a_t``. ``method`` is one of :data:`METHODS`; ``block`` sets the block
-    length of the ``"blocked"`` method (default :func:`default_block`, sqrt(2T/5)). With
-    ``reverse=True`` the recurrence runs backwards in time, ``a_t = b_t + c_t ⊙ a_{t+1}``
-    from ``a_{T+1} = a0``: the form BPTT takes.
+    ``a[t - 1]`` = ``a_t``. ``method`` is one of :data:`~rnnbook.scan.METHODS`; ``block``
+    sets the block length of the ``"blocked"`` method (default
+    :func:`~rnnbook.scan.default_block`, sqrt(2T/5)). With ``reverse=True`` the recurrence
+    runs backwards in time, ``a_t = b_t + c_t ⊙ a_{t+1}`` from ``a_{T+1} = a0``: the form
+    BPTT takes.
+
+    The recurrence is eq. :eq:`eq-recurrence` of :doc:`/book/d_gradients/recurrence` (with
+    a start ``a_0``); the scans combine steps by the composition rule of
+    eq. :eq:`eq-compose` of :doc:`/book/d_gradients/parallel_scan`.
 
     >>> c = np.full((4, 1, 1), 0.5); b = np.ones((4, 1, 1))
     >>> linear_recurrence(c, b).ravel().tolist()
@@ -312,7 +317,9 @@ def linear_recurrence_backward(
 
     after which ``dL/db_t = g_t``, ``dL/dc_t = g_t ⊙ a_{t-1}`` and ``dL/da_0 = c_1 ⊙ g_1``.
     Returns ``{"c": ..., "b": ..., "a0": ...}`` (``"a0"`` ``(B, H)``, also when ``a0`` is
-    None: the gradient at the zero state).
+    None: the gradient at the zero state); ``"c"`` and ``"b"`` are ``(T, B, H)``. This is
+    eq. :eq:`eq-scan-backward` of :doc:`/book/d_gradients/parallel_scan` with a diagonal
+    ``c_t``.
     """
     _check_inputs(c, a, a0, method, block, names=("c", "a", "a0"))
     check_array("d_a", d_a, a.shape, a.dtype, axes="(T, B, H)")
@@ -332,7 +339,7 @@ def linear_recurrence_backward(
 
 
 def scan_cost(steps: int, method: str, block: int | None = None) -> dict[str, int]:
-    """What :func:`linear_recurrence` (``a0=None``) does per lane, for ``steps`` = T steps.
+    """What :func:`~rnnbook.linear_recurrence` (``a0=None``) does per lane, for ``steps`` = T steps.
 
     Returns ``work``, the multiplications and additions on one lane (one ``(b, h)``
     position); ``depth``, the dependent steps: rounds of multiply-adds that must follow one
@@ -341,7 +348,9 @@ def scan_cost(steps: int, method: str, block: int | None = None) -> dict[str, in
     CPU's sequential part: each call is one pass over its arrays). The loop has
     ``work = 2(T - 1)`` and ``depth = T - 1``. The tests count work and calls on the running
     code, and check that its longest chain of operations is between ``depth`` and
-    ``2 depth`` long (a multiply-add is one or two dependent operations).
+    ``2 depth`` long (a multiply-add is one or two dependent operations). Returns a dict
+    ``{"work", "depth", "calls"}`` of ints, compared across methods in
+    :doc:`/book/d_gradients/parallel_scan`.
     """
     steps = check_positive_int("steps", steps)
     check_choice("method", method, METHODS)

@@ -45,7 +45,9 @@ def substitute_later(
 
     Every variable computed *after* ``variable`` is replaced by its definition, so the
     partial derivative of the result with respect to ``variable`` is the ordered (total)
-    derivative of the output with respect to it.
+    derivative of the output with respect to it. ``graph`` lists ``(variable, expression)``
+    pairs in the order computed; ``inputs`` are the free symbols that start it. This is the
+    first definition of the ordered derivative in :doc:`/book/b_chain_rule/ordered_derivatives`.
     """
     nodes = _nodes(graph, inputs)
     first = _position(nodes, variable, "variable")
@@ -59,7 +61,12 @@ def substitute_later(
 def ordered_derivatives_by_substitution(
     graph: Graph, output: sp.Symbol, inputs: Sequence[sp.Symbol] = ()
 ) -> dict[sp.Symbol, sp.Expr]:
-    """``d output / d z`` for every input and variable ``z`` up to the output, by substitution."""
+    """``d output / d z`` for every input and variable ``z`` up to the output, by substitution.
+
+    Returns ``{z: expression}``, each the derivative of :func:`substitute_later`'s result:
+    the independent witness for :func:`ordered_derivatives` in
+    :doc:`/book/b_chain_rule/ordered_derivatives`.
+    """
     nodes = _nodes(graph, inputs)
     last = _position(nodes, output, "output")
     return {
@@ -77,6 +84,8 @@ def ordered_derivatives(
     ``z_i`` (Werbos, 1990), where ``∂ z_j/∂ z_i`` is the partial derivative of ``z_j``'s own
     formula. The output's derivative with respect to itself is 1, and the sweep visits the
     nodes in reverse order, so each ``d out/d z_j`` on the right is known when it is needed.
+    That is eq. :eq:`eq-ordered-chain-rule` of :doc:`/book/b_chain_rule/ordered_derivatives`.
+    Returns ``{z: expression}`` for the inputs and the variables up to ``output``.
     """
     nodes = _nodes(graph, inputs)
     last = _position(nodes, output, "output")
@@ -92,7 +101,11 @@ def ordered_derivatives(
 
 
 def matrix_symbol(name: str, rows: int, cols: int) -> sp.Matrix:
-    """A ``rows x cols`` matrix of real scalar symbols ``name_ij`` (``name_i`` for a column)."""
+    """A ``rows x cols`` matrix of real scalar symbols ``name_ij`` (``name_i`` for a column).
+
+    For example ``matrix_symbol("w", H, H)`` stands for ``W_hh`` in the symbolic derivation
+    of :doc:`/book/c_bptt/bptt_derivation`.
+    """
     if cols == 1:
         return sp.Matrix(rows, 1, lambda i, _: sp.Symbol(f"{name}_{i}", real=True))
     return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}{j}", real=True))
@@ -109,7 +122,9 @@ def unrolled_rnn(
     """The hidden states ``[h_1, ..., h_T]`` of ``h_t = f(W_ih x_t + W_hh h_{t-1} + b)``.
 
     Each ``h_t`` is an explicit expression in the entries of the weights, the inputs and
-    ``h_0``: the unrolled graph, ready for ``sympy.diff``.
+    ``h_0``: the unrolled graph, ready for ``sympy.diff``. ``W_ih`` ``(H, D)``, ``W_hh``
+    ``(H, H)``, ``b`` and ``h0`` ``(H, 1)``, each ``x_t`` ``(D, 1)``; every ``h_t`` is
+    ``(H, 1)``. The model of eq. :eq:`eq-bptt-model` of :doc:`/book/c_bptt/bptt_derivation`.
     """
     states, h = [], h0
     for x in xs:
@@ -122,7 +137,11 @@ def unrolled_scalar_rnn(
     xs: Sequence[sp.Expr], u: sp.Expr, w: sp.Expr, b: sp.Expr = 0, h0: sp.Expr = 0,
     f: Callable[[sp.Expr], sp.Expr] = sp.tanh,
 ) -> list[sp.Expr]:
-    """``[h_1, ..., h_T]`` of the one-unit RNN ``h_t = f(u x_t + w h_{t-1} + b)``."""
+    """``[h_1, ..., h_T]`` of the one-unit RNN ``h_t = f(u x_t + w h_{t-1} + b)``.
+
+    Scalar expressions, nested as in eq. :eq:`eq-unrolled-three` of
+    :doc:`/book/a_recurrent_networks/what_is_an_rnn`.
+    """
     states, h = [], h0
     for x in xs:
         h = f(u * x + w * h + b)
@@ -138,6 +157,9 @@ def name_states(
     Derivatives of an unrolled tanh RNN are polynomials in the states once each
     ``tanh(...)`` is named: ``1 - tanh(z_t)^2`` becomes ``1 - h_t^2``. Naming the states in
     order keeps the later ones recognisable, since ``z_t`` then reads ``h_{t-1}`` by name.
+    ``states`` are the expressions of :func:`unrolled_rnn` or :func:`unrolled_scalar_rnn`
+    (scalars or matrices' entries), ``names`` the symbols to put in their place; used in
+    :doc:`/book/c_bptt/bptt_derivation`.
     """
     named_states = list(states)
     for t, name in enumerate(names):
@@ -147,5 +169,10 @@ def name_states(
 
 
 def gradient(expression: sp.Expr, matrix: sp.Matrix) -> sp.Matrix:
-    """``d expression / d matrix``, entry by entry, with the matrix's shape."""
+    """``d expression / d matrix``, entry by entry, with the matrix's shape.
+
+    ``expression`` a scalar, ``matrix`` ``(rows, cols)`` of symbols (:func:`matrix_symbol`);
+    the result is ``(rows, cols)``, the layout of ``dL/dW`` in
+    eq. :eq:`eq-bptt-gradients` of :doc:`/book/c_bptt/bptt_derivation`.
+    """
     return matrix.applyfunc(lambda entry: sp.diff(expression, entry))

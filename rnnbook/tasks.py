@@ -35,6 +35,7 @@ def sine_waves(
     Returns ``x`` ``(T, B, 1)``, the waves at steps ``0..T-1``, and ``y`` ``(T, B, 1)``, the
     same waves one step later: the target at step ``t`` is the input at step ``t + 1``.
     The period (in steps) is drawn uniformly from ``[min_period, max_period]`` per sequence.
+    The task of :doc:`/book/c_bptt/learning` and :doc:`/book/e_remedies/clipping`.
     """
     batch = check_positive_int("batch", batch)
     steps = check_positive_int("steps", steps)
@@ -60,7 +61,9 @@ def adding_problem(
     Each sequence has two channels: random values in ``[0, 1)`` and a marker that is 1 at
     exactly two steps, one in the first half and one in the second. The target is the sum
     of the two marked values. Returns ``x`` ``(T, B, 2)`` and ``y`` ``(B, 1)``; predicting
-    the constant 1 gives a mean squared error of about 1/6.
+    the constant 1 gives a mean squared error of about 1/6. It measures how far back a
+    network can carry information in :doc:`/book/e_remedies/initialisation`,
+    :doc:`/book/f_gated/gradient_flow` and :doc:`/book/d_gradients/parallel_scan`.
     """
     batch = check_positive_int("batch", batch)
     steps = check_positive_int("steps", steps)
@@ -117,7 +120,7 @@ def copy_task(
 
     Returns ``x`` ``(T, B, n_symbols + 2)``, one-hot inputs of ``dtype``, and ``y``
     ``(T, B)`` int64 target classes in ``[0, n_symbols]``, ready for
-    :func:`rnnbook.losses.cross_entropy_loss` with ``n_symbols + 1`` output classes (or
+    :func:`rnnbook.cross_entropy_loss` with ``n_symbols + 1`` output classes (or
     ``n_symbols + 2``: the delimiter is then a class never to be predicted). A model without
     memory can do no better than :func:`copy_task_baseline`.
     """
@@ -190,7 +193,8 @@ def load_text(path: str | os.PathLike[str] | None = None) -> str:
     """The packaged corpus (the first 5,000 lines of tiny Shakespeare), or the file at ``path``.
 
     The default is read from the installed package, so it needs neither a download nor the
-    book's ``shared/`` folder. A ``path`` is read as UTF-8 text and never written.
+    book's ``shared/`` folder. A ``path`` is read as UTF-8 text and never written. The
+    corpus of :doc:`/book/g_practice/language_model`.
     """
     if path is None:
         return resources.files("rnnbook").joinpath("data").joinpath(DEFAULT_TEXT).read_text(

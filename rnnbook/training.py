@@ -41,7 +41,10 @@ class History:
 
     ``loss`` is the loss the update's gradient was computed from (as the loss function
     reported it); ``grad_norm`` the global norm of the gradient *before* clipping;
-    ``tokens`` the number of steps whose loss that update counted.
+    ``tokens`` the number of steps whose loss that update counted; ``epoch`` the epoch of
+    each update. ``val_step`` and ``val_loss`` hold the update count at each validation and
+    its result. :func:`~rnnbook.plotting.plot_learning_curve` draws it, as in
+    :doc:`/book/g_practice/language_model`.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -140,6 +143,10 @@ def fit(
 
     Ctrl-C (or the notebook's interrupt button) stops the loop after the update it is in
     and returns the history so far, marked ``interrupted``; a second Ctrl-C stops at once.
+
+    Each update is one step of the optimiser on the (clipped) gradient, the learning rules of
+    :doc:`/book/c_bptt/learning` and :doc:`/book/e_remedies/clipping`; the loop trains the
+    character model of :doc:`/book/g_practice/language_model`.
     """
     scheme = FullBPTT() if scheme is None else scheme
     if not isinstance(scheme, FullBPTT | TruncatedBPTT | RandomizedBPTT):
