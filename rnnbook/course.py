@@ -4,7 +4,9 @@ Run as ``python -m rnnbook.course COMMAND``:
 
 * ``student OUT/`` writes every page listed in ``_toc.yml`` to ``OUT/``, with the solutions of
   the exercises taken out (``--solutions`` keeps them: the instructor's copy). Folders mirror
-  ``book/``; the data files beside the chapters are copied. Outputs are cleared.
+  the repository (``OUT/book/c_bptt/learning.ipynb``), and the files a chapter reads (data
+  beside it, stored results it names by a relative path) are copied to the same relative
+  place, so every notebook runs where it lands. Outputs are cleared.
 * ``assignments`` writes the blank assignments ``book/assignments/NAME.ipynb`` from their
   reference solutions ``book/assignments/solutions/NAME.ipynb`` (``--check`` only compares).
 * ``grade NOTEBOOK.ipynb`` executes a student's assignment and prints the score of each part;
@@ -30,7 +32,8 @@ Everything from the ``solution-start`` fence to the end of the ``solution-end`` 
 across cells; the markdown before and after them in the same cells stays. A one-piece
 ```` ```{solution} ```` directive goes too. In an assignment's reference solution, code
 between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes ``# YOUR CODE HERE`` followed
-by ``raise NotImplementedError``, and cells tagged ``solution-only`` are left out.
+by ``raise NotImplementedError``, cells tagged ``solution-only`` are left out, and a heading
+that ends in `` (reference solution)`` loses those words.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ SOLUTIONS_FOLDER = ASSIGNMENTS_FOLDER / "solutions"
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 SOLUTION_ONLY_TAG = "solution-only"
+SOLUTION_TITLE = " (reference solution)"
 #: The line the grader prints after executing a notebook; the JSON report follows it.
 REPORT_MARKER = "RNNBOOK-GRADE-REPORT:"
 
@@ -224,12 +228,41 @@ def is_assignment_solution(path: Path, root: Path) -> bool:
     return (root / SOLUTIONS_FOLDER).resolve() in path.resolve().parents
 
 
-def _edition_path(page: Path, root: Path) -> Path:
-    """Where a page goes inside OUT: its path below ``book/`` (or below the root)."""
-    relative = page.resolve().relative_to(root.resolve())
-    if relative.parts and relative.parts[0] == "book":
-        relative = Path(*relative.parts[1:])
-    return relative
+def _edition_path(path: Path, root: Path) -> Path:
+    """Where a file goes inside OUT: its path in the repository, so that a chapter's
+    relative paths (``../../benchmarks/results/...``) reach the same files in OUT."""
+    return path.resolve().relative_to(root.resolve())
+
+
+_STRING_LITERAL = re.compile(r"""(["'])((?:(?!\1)[^\\\n])+)\1""")
+
+
+def referenced_files(notebook: Any, folder: Path, root: Path) -> list[Path]:
+    """Files of the repository that a notebook's code names by a path relative to its folder.
+
+    Every string literal of every code cell that names an existing file (not a hidden one,
+    not a notebook) inside ``root`` counts: a stored result read with
+    ``Path("../../benchmarks/results/scan.json")``, a data file beside the chapter.
+    """
+    root = root.resolve()
+    found = set()
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for match in _STRING_LITERAL.finditer(cell.source):
+            text = match.group(2)
+            if "/" not in text and "." not in text:
+                continue
+            try:
+                candidate = (folder / text).resolve()
+            except (OSError, ValueError):
+                continue
+            if (candidate.is_file() and root in candidate.parents
+                    and candidate.suffix != ".ipynb"
+                    and not any(part.startswith(".") for part in
+                                candidate.relative_to(root).parts)):
+                found.add(candidate)
+    return sorted(found)
 
 
 # ------------------------------------------------------------------ writing an edition
@@ -270,6 +303,8 @@ def plan_edition(out: Path, root: Path = REPOSITORY, *, solutions: bool = False)
                 notebook, labels = strip_solutions(notebook, name)
             nbformat.validate(notebook)
             plan.notebooks[destination] = notebook
+            for item in referenced_files(notebook, page.parent, root):
+                plan.copies[out / _edition_path(item, root)] = item
         else:
             text = page.read_text(encoding="utf-8")
             if solutions:
@@ -352,7 +387,8 @@ def blank_assignment(solution: Any, source: str = "assignment") -> Any:
 
     Each ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block of a code cell becomes
     ``# YOUR CODE HERE`` and ``raise NotImplementedError`` at the marker's indentation;
-    cells tagged ``solution-only`` are dropped; the metadata says the notebook is blank.
+    cells tagged ``solution-only`` are dropped; a markdown heading's `` (reference solution)``
+    goes; the metadata says the notebook is blank.
     """
     blank = copy.deepcopy(solution)
     cells = []
@@ -363,6 +399,10 @@ def blank_assignment(solution: Any, source: str = "assignment") -> Any:
             cell.source = _blank_code(cell.source, source)
         elif BEGIN_SOLUTION in cell.source or END_SOLUTION in cell.source:
             raise CourseError(f"{source}: solution markers in a {cell.cell_type} cell")
+        else:
+            cell.source = "\n".join(
+                line.removesuffix(SOLUTION_TITLE) if line.startswith("#") else line
+                for line in cell.source.split("\n"))
         cells.append(cell)
     blank.cells = cells
     blank.metadata.setdefault("rnnbook", {})["role"] = "blank"
@@ -424,7 +464,7 @@ def write_assignments(root: Path | str = REPOSITORY, *, check: bool = False) -> 
 def _current_environment_kernel() -> Any:
     """A kernel manager that starts this Python, whatever kernelspecs the user has."""
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
 
     class _ThisPython(KernelSpecManager):
         def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
@@ -432,7 +472,7 @@ def _current_environment_kernel() -> Any:
                 argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 display_name="Python 3", language="python", resource_dir="")
 
-    return KernelManager(kernel_name="python3", kernel_spec_manager=_ThisPython())
+    return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=_ThisPython())
 
 
 def execute_notebook(notebook: Any, folder: Path | str, *, timeout: int = 120,
@@ -443,6 +483,8 @@ def execute_notebook(notebook: Any, folder: Path | str, *, timeout: int = 120,
     The kernel gets one BLAS thread (unless the environment says otherwise): the book's
     small products run fastest so, and two kernels may share the machine.
     """
+    import subprocess
+
     from nbclient import NotebookClient
 
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -451,7 +493,9 @@ def execute_notebook(notebook: Any, folder: Path | str, *, timeout: int = 120,
         notebook, km=_current_environment_kernel(), timeout=timeout,
         allow_errors=allow_errors, resources={"metadata": {"path": str(folder)}},
     )
-    client.execute()
+    # The kernel process's own log (a notice that it talks over TCP) is not the notebook's
+    # output, which comes back through the messages; keep it off the user's terminal.
+    client.execute(stderr=subprocess.DEVNULL)
     return notebook
 
 
