@@ -58,6 +58,7 @@ class PartResult:
     reason: str = ""
     points: int = 0
     max_points: int = 1
+    number: int = 0   # the part's number in the assignment, from 1
 
     @property
     def passed(self) -> bool:
@@ -88,7 +89,7 @@ class Report:
         return {
             "assignment": self.assignment, "title": self.title, "score": self.score,
             "max_score": self.max_score, "passed": self.passed,
-            "parts": [{"key": p.key, "title": p.title, "status": p.status,
+            "parts": [{"key": p.key, "number": p.number, "title": p.title, "status": p.status,
                        "reason": p.reason, "points": p.points, "max_points": p.max_points}
                       for p in self.parts],
         }
@@ -109,7 +110,8 @@ def format_report(report: Mapping[str, Any], width: int = 88) -> str:
     import textwrap
 
     lines = [f"{report['assignment']}: {report['title']}"]
-    for number, part in enumerate(report["parts"], start=1):
+    for index, part in enumerate(report["parts"], start=1):
+        number = part.get("number") or index
         mark = _MARKS.get(part["status"], part["status"])
         score = f"{part['points']}/{part['max_points']}"
         lines.append(f"  [{mark:^7}] {number}. {part['title']} ({part['key']}): {score}")
@@ -223,16 +225,26 @@ def _compare(got: np.ndarray, want: np.ndarray, what: str,
     ``hints`` pairs a known wrong answer with what it means; ``blocks`` names the gate blocks
     (r, z, n) along ``block_axis`` that are wrong; ``time_axis`` says from which step on.
     """
-    error = relative_error(got, want)
-    if error < TOLERANCE:
+    verdict = _judge(got, want, hints, blocks, block_axis, time_axis)
+    if verdict is None:
         return
+    error, explanation = verdict
     reason = (f"{what} is wrong: relative error {error:.1e} (tolerance {TOLERANCE:.0e}) against "
               f"the gradient that finite differences and rnnbook agree on")
+    raise _Fail("failed", f"{reason}. {explanation}" if explanation else reason)
+
+
+def _judge(got: np.ndarray, want: np.ndarray, hints: Sequence[tuple[np.ndarray, str]] = (),
+           blocks: int = 0, block_axis: int = 0,
+           time_axis: int | None = None) -> tuple[float, str] | None:
+    """None when ``got`` is right, else its relative error and what it equals, if known."""
+    error = relative_error(got, want)
+    if error < TOLERANCE:
+        return None
     for wrong, meaning in hints:
         if wrong.shape == got.shape and relative_error(got, wrong) < TOLERANCE:
-            raise _Fail("failed", f"{reason}. It equals {meaning}")
-    detail = _diagnose(got, want, blocks, block_axis, time_axis)
-    raise _Fail("failed", f"{reason}{'. ' + detail if detail else ''}")
+            return error, f"It equals {meaning}"
+    return error, _diagnose(got, want, blocks, block_axis, time_axis)
 
 
 def _diagnose(got: np.ndarray, want: np.ndarray, blocks: int, block_axis: int,
@@ -280,9 +292,13 @@ def _steps(indices: list[int]) -> str:
 
 @dataclass(frozen=True)
 class Part:
+    """One graded part; ``uses`` lists the parts whose functions this part's function is
+    expected to call (a failure there is named as the likely cause)."""
+
     key: str
     title: str
     check: Callable[[Mapping[str, Any]], None]
+    uses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -313,25 +329,50 @@ def grade(assignment: str, namespace: Mapping[str, Any],
         if unknown:
             raise ValueError(f"parts: expected keys among {keys}, got {unknown}")
         chosen = tuple(part for part in spec.parts if part.key in parts)
-    results = []
+    numbers = {p.key: n for n, p in enumerate(spec.parts, start=1)}
+    results: list[PartResult] = []
     for part in chosen:
+        number = numbers[part.key]
         try:
             part.check(namespace)
-            result = PartResult(part.key, part.title, "passed", "", 1)
+            result = PartResult(part.key, part.title, "passed", "", 1, number=number)
         except _Fail as failure:
-            result = PartResult(part.key, part.title, failure.status, failure.reason, 0)
+            reason = failure.reason
+            if failure.status == "failed" and part.uses:
+                earlier = [p for p in spec.parts if p.key in part.uses]
+                broken = [p.key for p in earlier if _status(p, namespace) != "passed"]
+                if broken:
+                    named = " and ".join(str(numbers[key]) for key in broken)
+                    several = len(broken) > 1
+                    them = "them" if several else "it"
+                    reason += (f". Part{'s' if several else ''} {named} "
+                               f"fail{'' if several else 's'} too: fix {them} first, since this "
+                               f"part builds on {them}")
+            result = PartResult(part.key, part.title, failure.status, reason, 0, number=number)
         except GraderError:
             raise
         except Exception as error:  # the student's output broke a check: say so, go on
             result = PartResult(part.key, part.title, "error",
                                 f"the check could not use what the code returned "
-                                f"({type(error).__name__}: {error})", 0)
+                                f"({type(error).__name__}: {error})", 0, number=number)
         results.append(result)
     return Report(spec.name, spec.title, tuple(results))
 
 
+def _status(part: Part, namespace: Mapping[str, Any]) -> str:
+    try:
+        part.check(namespace)
+    except _Fail as failure:
+        return failure.status
+    except GraderError:
+        raise
+    except Exception:
+        return "error"
+    return "passed"
+
+
 def _register(name: str, title: str, functions: Sequence[str],
-              parts: Sequence[tuple[str, str, Callable[[Mapping[str, Any]], None]]]) -> None:
+              parts: Sequence[tuple[Any, ...]]) -> None:
     ASSIGNMENTS[name] = Assignment(name, title, tuple(functions),
                                    tuple(Part(*part) for part in parts))
 
@@ -562,15 +603,20 @@ def _check_grads_dict(value: Any, want: Mapping[str, np.ndarray], keys: Sequence
     wrong, right = [], []
     for key in keys:
         got = _array(value[key], want[key].shape, f"grads[{key!r}]", "")
-        try:
-            _compare(got, want[key], key, (hints or {}).get(key, ()),
-                     blocks=blocks if key != "h0" else 0)
+        verdict = _judge(got, want[key], (hints or {}).get(key, ()),
+                         blocks=blocks if key != "h0" else 0)
+        if verdict is None:
             right.append(key)
-        except _Fail as failure:
-            wrong.append(failure.reason)
+        else:
+            error, explanation = verdict
+            if explanation:
+                explanation = "; " + explanation[:1].lower() + explanation[1:]
+            wrong.append(f"{key} (relative error {error:.1e}{explanation})")
     if wrong:
-        passing = f" Right: {', '.join(right)}." if right else ""
-        raise _Fail("failed", " ".join(wrong) + "." + passing)
+        passing = f"; right: {', '.join(right)}" if right else ""
+        raise _Fail("failed", f"wrong against the gradient that finite differences and rnnbook "
+                              f"agree on (tolerance {TOLERANCE:.0e}): {', '.join(wrong)}"
+                              f"{passing}")
 
 
 def _a1_full(ns: Mapping[str, Any]) -> None:
@@ -589,7 +635,8 @@ _register(
      ("dW_ih", "the input weights' gradient", _a1_dW_ih),
      ("biases", "the two biases' gradients", _a1_biases),
      ("dh0", "the initial state's gradient", _a1_dh0),
-     ("bptt", "the whole backward pass", _a1_full)],
+     ("bptt", "the whole backward pass", _a1_full,
+      ("dh", "dW_hh", "dW_ih", "biases", "dh0"))],
 )
 
 
@@ -778,16 +825,19 @@ def _a2_full(keys: Sequence[str]) -> Callable[[Mapping[str, Any]], None]:
     return part
 
 
+_A2_STEP_PARTS = ("d_gi", "d_gh", "dh_prev")
+
 _register(
     "a2_gru_backward", "the GRU's backward pass",
     ("gru_gate_grads", "gru_dh_prev", "gru_bptt"),
     [("d_gi", "one step: the input-side pre-activations", _a2_gate_part(0)),
      ("d_gh", "one step: the recurrent-side pre-activations", _a2_gate_part(1)),
      ("dh_prev", "one step: the gradient passed to h_{t-1}", _a2_dh_prev),
-     ("weights", "BPTT: weight_ih_l0 and weight_hh_l0", _a2_full(("weight_ih_l0",
-                                                                  "weight_hh_l0"))),
-     ("biases", "BPTT: bias_ih_l0 and bias_hh_l0", _a2_full(("bias_ih_l0", "bias_hh_l0"))),
-     ("h0", "BPTT: the initial state", _a2_full(("h0",)))],
+     ("weights", "BPTT: weight_ih_l0 and weight_hh_l0",
+      _a2_full(("weight_ih_l0", "weight_hh_l0")), _A2_STEP_PARTS),
+     ("biases", "BPTT: bias_ih_l0 and bias_hh_l0", _a2_full(("bias_ih_l0", "bias_hh_l0")),
+      _A2_STEP_PARTS),
+     ("h0", "BPTT: the initial state", _a2_full(("h0",)), _A2_STEP_PARTS)],
 )
 
 
@@ -896,7 +946,8 @@ def _a3_part(key: str) -> Callable[[Mapping[str, Any]], None]:
                 if error >= TOLERANCE:
                     wrong.append(f"grads[{name!r}] (relative error {error:.1e})")
             if wrong:
-                raise _Fail("failed", f"With {p.label}, {' and '.join(wrong)} "
+                listed = ", ".join(wrong[:-1]) + " and " + wrong[-1] if len(wrong) > 1 else wrong[0]
+                raise _Fail("failed", f"With {p.label}, {listed} "
                                       f"{'is' if len(wrong) == 1 else 'are'} wrong "
                                       f"against finite differences of the loss")
 
