@@ -350,6 +350,8 @@ def write_edition(
             raise CourseError(
                 f"refusing to write into the book's own folder {folder}: the edition would "
                 f"overwrite the chapters (given {out})")
+    if out_path.exists() and not out_path.is_dir():
+        raise CourseError(f"{out_path} exists and is not a folder")
     plan = plan_edition(out_path, root, solutions=solutions)
     destinations = plan.destinations()
     for destination in destinations:
@@ -529,7 +531,11 @@ def grade_notebook(path: Path | str, *, timeout: int = 120) -> dict[str, Any]:
         "import json as _json\nimport rnnbook.grading as _grading\n"
         f"print({REPORT_MARKER!r} + _json.dumps("
         f"_grading.grade({name!r}, globals()).to_dict()))"))
-    execute_notebook(notebook, path.parent.resolve(), timeout=timeout, allow_errors=True)
+    try:
+        execute_notebook(notebook, path.parent.resolve(), timeout=timeout, allow_errors=True)
+    except Exception as error:  # a cell that never ends, a kernel that dies
+        raise CourseError(f"{path}: the notebook did not run to its end "
+                          f"({type(error).__name__}: {str(error).strip()[-300:]})") from error
     cell_errors = []
     for index, cell in enumerate(notebook.cells[:-1]):
         for output in cell.get("outputs", []):

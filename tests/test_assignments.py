@@ -318,6 +318,15 @@ def test_command_line_grades_a_partly_done_notebook(tmp_path):
     assert "score 1/6" in done.stdout and "no function named `grad_biases`" in done.stdout
 
 
+def test_command_line_stops_a_notebook_that_never_ends(tmp_path):
+    notebook = nbformat.read(FOLDER / "a3_bug_hunt.ipynb", as_version=4)
+    notebook.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
+    path = tmp_path / "a3_bug_hunt.ipynb"
+    nbformat.write(notebook, path)
+    done = run_grade(path, "--timeout", "3")
+    assert done.returncode == 1 and "did not run to its end" in done.stderr
+
+
 def test_command_line_refuses_what_is_not_an_assignment(tmp_path):
     missing = run_grade(tmp_path / "nothing.ipynb")
     assert missing.returncode == 1 and "no such notebook" in missing.stderr

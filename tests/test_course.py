@@ -19,6 +19,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rnnbook import course
 from rnnbook.course import CourseError, strip_page, strip_solutions, toc_pages, write_edition
@@ -186,6 +188,55 @@ def test_stripper_refuses_unbalanced_markers():
         strip_page("```{solution-start} a\n```\n```{solution-start} b\n```\n")
 
 
+@st.composite
+def chapters(draw):
+    """A random chapter: kept text and code, and exercises whose gated solutions span cells
+    (prose in the exercise's cell or not, code cells, text after the end in the same cell)."""
+    cells, kept, removed = [], [], []
+    for i in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["text", "code", "exercise"]))
+        if kind == "text":
+            cells.append(("markdown", f"KEEP-{i} some prose"))
+            kept.append(f"KEEP-{i}")
+        elif kind == "code":
+            cells.append(("code", f"keep_{i} = {i}"))
+            kept.append(f"keep_{i}")
+        else:
+            start = (f"```{{exercise}}\n:label: ex-{i}\nEXERCISE-{i}\n```\n\n"
+                     f"```{{solution-start}} ex-{i}\n:class: dropdown\n```\n")
+            kept.append(f"EXERCISE-{i}")
+            if draw(st.booleans()):
+                start += f"\nSOLTEXT-{i} the answer in words"
+                removed.append(f"SOLTEXT-{i}")
+            cells.append(("markdown", start))
+            for j in range(draw(st.integers(0, 3))):
+                cells.append(("code", f"sol_{i}_{j} = {j}"))
+                removed.append(f"sol_{i}_{j}")
+            end = "```{solution-end}\n```"
+            if draw(st.booleans()):
+                end += f"\n\nKEEP-after-{i}"
+                kept.append(f"KEEP-after-{i}")
+            cells.append(("markdown", end))
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(src) if kind == "markdown" else
+        nbformat.v4.new_code_cell(src) for kind, src in cells])
+    return notebook, kept, removed
+
+
+@settings(max_examples=60, deadline=None)
+@given(chapters())
+def test_stripping_keeps_everything_but_the_solutions(chapter):
+    notebook, kept, removed = chapter
+    student, _ = strip_solutions(notebook)
+    nbformat.validate(student)
+    text = "\n".join(cell.source for cell in student.cells)
+    assert not any(token in text for token in removed)
+    assert "solution" not in text
+    positions = [text.index(token) for token in kept]
+    assert positions == sorted(positions)  # everything kept, in its order
+    assert all(cell.source.strip() for cell in student.cells)
+
+
 # ------------------------------------------------------------------ refusals and exit codes
 
 
@@ -230,6 +281,12 @@ def test_refuses_existing_files_without_force(tmp_path, capsys):
     (tmp_path / "other" / "notes.txt").write_text("mine")
     assert course.main(["student", str(tmp_path / "other")]) == 0
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
+
+
+def test_refuses_an_out_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "edition").write_text("not a folder")
+    assert course.main(["student", str(tmp_path / "edition")]) == 1
+    assert "not a folder" in capsys.readouterr().err
 
 
 def test_writes_nothing_outside_out(tmp_path):
