@@ -1,20 +1,100 @@
-"""Chunks of time steps small enough that a chunk's gates stay in cache.
+"""Segments and chunks: how the recurrent cells group their time steps.
 
-The gated cells hoist their input projection out of the time loop, but not for the whole
-sequence at once: one product per chunk of steps, computed just before the loop reaches
-the chunk. The loop then reads gates that the product has just written, from cache rather
-than from main memory, and the product is still large enough to run at full speed.
+**Segments.** Every pass over a sequence of ``T`` steps is grouped into segments of ``k``
+steps, ``[0, k), [k, 2k), ...`` (the last one shorter when ``k`` does not divide ``T``). The
+forward pass forms the input projection within a segment, and the backward pass runs one
+segment at a time, from the segment the loop meets first to the one it meets last, carrying
+the state gradient across the boundary; each segment's weight and bias gradients are one
+product (or sum) over its ``k * B`` rows, added to the total as the segment is done.
+
+Checkpointed BPTT (:mod:`rnnbook.checkpoint`) must work this way: it recomputes one segment
+at a time. The plain path groups its work by the same segments so that both make the very
+same floating-point operations, and give the same numbers bit for bit. Floating-point
+addition is not associative, so a weight gradient summed in one product over all ``T * B``
+rows and the same gradient summed segment by segment differ in their last bits; and a BLAS
+library may round a row of a product differently depending on the rows around it. By
+default both paths use segments of :func:`sqrt_segment` ``(T)`` steps, the length that
+checkpointing needs for its ``O(sqrt T)`` memory.
+
+**Chunks.** The gated cells hoist their input projection out of the time loop, but not for
+a whole segment at once when that is large: one product per chunk of a segment's steps,
+computed just before the loop reaches the chunk. The loop then reads gates that the product
+has just written, from cache rather than from main memory, and the product is still large
+enough to run at full speed. Chunks never straddle a segment boundary.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
 
+from rnnbook._checks import check_positive_int
+
 #: Bytes of gates per chunk: a few MB, about what a core's share of the last-level cache
 #: holds on current CPUs.
 CHUNK_BYTES = 4 * 2**20
+
+Bounds = tuple[tuple[int, int], ...]
+
+
+def sqrt_segment(steps: int) -> int:
+    """``round(sqrt(steps))`` (at least 1): the segment length that minimises the number of
+    stored states plus recomputed steps held at once, ``steps / k + k``.
+
+    That count weighs a stored state and a recomputed step alike. When they cost ``a`` and
+    ``b`` bytes (for the LSTM a checkpoint is ``h`` and ``c``, a recomputed step its cache and
+    gate gradients), the best segment is ``sqrt(a * steps / b)`` instead.
+
+    It is also the default grouping of the plain forward and backward passes (see the module
+    docstring), so that by default they give the checkpointed path's numbers bit for bit."""
+    steps = check_positive_int("steps", steps)
+    return max(1, round(math.sqrt(steps)))
+
+
+def segment_bounds(steps: int, segment: int) -> Bounds:
+    """``(start, stop)`` of the segments ``[0, k), [k, 2k), ...`` covering ``range(steps)``;
+    the last one is shorter when ``k`` does not divide ``steps``, and ``k >= steps`` gives
+    a single segment."""
+    steps = check_positive_int("steps", steps)
+    segment = check_positive_int("segment", segment)
+    return tuple((start, min(start + segment, steps)) for start in range(0, steps, segment))
+
+
+def default_bounds(steps: int, segment: int | None) -> Bounds:
+    """The segments of a pass over ``steps`` steps: of ``segment`` steps, or of
+    :func:`sqrt_segment` ``(steps)`` steps when ``segment`` is None."""
+    if segment is None:
+        return segment_bounds(steps, sqrt_segment(steps))
+    return segment_bounds(steps, check_positive_int("segment", segment))
+
+
+def in_loop_order(bounds: Bounds, backwards: bool) -> Bounds:
+    """``bounds`` in the order a time loop meets them: the last segment first when the loop
+    runs ``backwards`` (the backward pass of a forward direction, or the forward pass of a
+    reverse direction)."""
+    return bounds[::-1] if backwards else bounds
+
+
+def steps_in_loop_order(start: int, stop: int, backwards: bool) -> range:
+    """The steps of ``[start, stop)`` in the order the loop visits them."""
+    return range(stop - 1, start - 1, -1) if backwards else range(start, stop)
+
+
+def add_parts(totals: tuple[np.ndarray, ...] | None,
+              parts: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Add one segment's weight and bias gradients to the totals, in place (the first
+    segment's become the totals).
+
+    The order of these additions shows in the result's last bits: the plain backward pass
+    adds its segments in the order its loop meets them, and checkpointing, one call per
+    segment, in the same order."""
+    if totals is None:
+        return parts
+    for total, part in zip(totals, parts, strict=True):
+        total += part
+    return totals
 
 
 def time_chunks(steps: int, step_bytes: int, reverse: bool = False) -> list[tuple[int, int]]:
@@ -29,17 +109,23 @@ def time_chunks(steps: int, step_bytes: int, reverse: bool = False) -> list[tupl
 
 def projected_steps(
     x: np.ndarray, w_ih_blocks_t: np.ndarray, bias: np.ndarray, gates: np.ndarray,
-    reverse: bool = False,
+    reverse: bool = False, bounds: Bounds | None = None,
 ) -> Iterator[int]:
     """The time steps in the order the loop visits them, with the input projection of each
     chunk written into ``gates`` just before the chunk's first step is handed out.
 
     ``x`` ``(T, B, D)``; ``w_ih_blocks_t`` ``(G, D, H)`` and ``bias`` ``(G, 1, H)`` per gate
     block; ``gates`` ``(G, T, B, H)`` receives ``x_t W + b`` for every gate and step.
+    ``bounds`` are the segments (one segment of all ``T`` steps when None); each segment is
+    cut into chunks of its own, so a segment's products are the same whether it is run alone
+    or as part of the whole sequence.
     """
     blocks, steps, batch, hidden = gates.shape
-    for start, stop in time_chunks(steps, blocks * batch * hidden * gates.itemsize, reverse):
-        projection = gates[:, start:stop].reshape(blocks, (stop - start) * batch, hidden)
-        np.matmul(x[start:stop].reshape(1, -1, x.shape[2]), w_ih_blocks_t, out=projection)
-        projection += bias
-        yield from range(stop - 1, start - 1, -1) if reverse else range(start, stop)
+    step_bytes = blocks * batch * hidden * gates.itemsize
+    for first, last in in_loop_order(bounds or ((0, steps),), reverse):
+        for start, stop in time_chunks(last - first, step_bytes, reverse):
+            start, stop = first + start, first + stop
+            projection = gates[:, start:stop].reshape(blocks, (stop - start) * batch, hidden)
+            np.matmul(x[start:stop].reshape(1, -1, x.shape[2]), w_ih_blocks_t, out=projection)
+            projection += bias
+            yield from steps_in_loop_order(start, stop, reverse)

@@ -2,14 +2,17 @@
 
 A cell (Elman, LSTM, GRU) supplies two functions for one direction of one layer:
 
-* ``forward(x, weights, initial_states, reverse, previous) -> cache``, where ``weights`` is
-  ``(W_ih, W_hh, b_ih, b_hh)``, ``initial_states`` a tuple of ``(B, H)`` arrays (``(h0,)``
-  or ``(h0, c0)``), ``previous`` an earlier cache whose buffers may be reused (or None),
-  and the cache has ``outputs`` ``(T, B, H)`` and ``last_states``;
-* ``backward(cache, weights, d_outputs, d_last_states) -> (d_weights, dx, d_initial_states)``.
+* ``forward(x, weights, initial_states, reverse, previous, segment) -> cache``, where
+  ``weights`` is ``(W_ih, W_hh, b_ih, b_hh)``, ``initial_states`` a tuple of ``(B, H)``
+  arrays (``(h0,)`` or ``(h0, c0)``), ``previous`` an earlier cache whose buffers may be
+  reused (or None), ``segment`` the length of the segments that group the work (None: one
+  segment), and the cache has ``outputs`` ``(T, B, H)``, ``last_states`` and ``bounds``;
+* ``backward(cache, weights, d_outputs, d_last_states) -> (d_weights, dx, d_initial_states)``,
+  grouped by the cache's ``bounds``.
 
 This module runs them over ``num_layers`` layers, each read forwards and, when the network
-is bidirectional, backwards too; the layer above reads the concatenated outputs.
+is bidirectional, backwards too; the layer above reads the concatenated outputs. Every layer
+and direction uses the same segments (see :mod:`rnnbook._chunks`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from rnnbook._checks import check_array
+from rnnbook._chunks import Bounds, default_bounds
 
 
 def param_names(layer: int, reverse: bool = False) -> tuple[str, str, str, str]:
@@ -36,6 +40,17 @@ class StackCache:
     layers: tuple[tuple[Any, ...], ...]
     kind: str
 
+    @property
+    def bounds(self) -> Bounds:
+        """The ``(start, stop)`` segments that group the forward and backward passes."""
+        return self.layers[0][0].bounds
+
+    @property
+    def segment(self) -> int:
+        """The segment length ``k`` (the first segment's; only the last may be shorter)."""
+        start, stop = self.bounds[0]
+        return stop - start
+
 
 def stack_forward(
     params: dict[str, np.ndarray],
@@ -46,15 +61,19 @@ def stack_forward(
     forward: Callable[..., Any],
     kind: str,
     recycle: StackCache | None = None,
+    segment: int | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, ...], StackCache]:
     """Run the cell over every layer and direction.
 
     ``initial_states`` holds arrays of shape ``(L * K, B, H)``; returns ``out``
     ``(T, B, K * H)`` (read-only, as it shares memory with the cache), the final states in
     the same layout, and the cache. ``recycle``, an earlier cache of the same network, lends
-    its buffers where nothing else refers to them (see ``_workspace.recycled``).
+    its buffers where nothing else refers to them (see ``_workspace.recycled``). ``segment``
+    is the segment length ``k`` of every layer and direction, ``sqrt_segment(T)`` when None.
     """
     directions = 2 if bidirectional else 1
+    bounds = default_bounds(x.shape[0], segment)
+    segment = bounds[0][1]  # k, or T when k >= T
     if recycle is not None and (recycle.kind != kind or len(recycle.layers) != num_layers
                                 or len(recycle.layers[0]) != directions):
         recycle = None
@@ -67,7 +86,7 @@ def stack_forward(
             index = layer * directions + direction
             start = tuple(state[index] for state in initial_states)
             previous = recycle.layers[layer][direction] if recycle is not None else None
-            caches.append(forward(layer_input, weights, start, reverse, previous))
+            caches.append(forward(layer_input, weights, start, reverse, previous, segment))
         layers.append(tuple(caches))
         if bidirectional:
             layer_input = np.concatenate([c.outputs for c in caches], axis=-1)

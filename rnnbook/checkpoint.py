@@ -39,34 +39,38 @@ Memory: :func:`stored_bytes` counts the recurrent layer's own cache. The output 
 ``Linear`` after the layer in a ``Sequential``) keeps it until its own backward pass, so for
 such a model the total stays ``O(T)`` (for the vanilla RNN, whose plain cache *is* its output
 sequence, checkpointing then saves almost nothing). Work buffers that the per-thread pool of
-:mod:`rnnbook._workspace` keeps between calls (such as ``rnn.z``, ``(T, B, H)``, and the
-LSTM's ``d_gates``) are not counted either.
+:mod:`rnnbook._workspace` keeps between calls (such as ``rnn.z``, ``(k, B, H)``, and the
+LSTM's ``d_gates``, ``(k, B, 4H)``) are not counted either.
 
-Rounding: the issue asked for gradients bit-identical to the plain path's. This
-implementation gives them only with one segment (``k >= T``: the two paths make the same
-calls); with several segments they agree to rounding error, for two reasons.
+Exact equality: the outputs, final states and every gradient equal those of the plain path
+bit for bit, for every cell, layer count and direction, in float32 and float64, whenever the
+plain forward pass is grouped by the same segments. By default both use
+``k = sqrt_segment(T)``; for another ``k``, the plain pass takes ``segment=k``
+(``rnn_forward(..., segment=k)``, ``RNN.forward(x, h0, segment=k)``; its backward pass reads
+the grouping from the cache). Floating-point addition is not associative, so equality needs
+the same operations in the same order, and the plain path is built to make them (see
+:mod:`rnnbook._chunks`):
 
-1. The plain path forms each weight and bias gradient as one product (or sum) over all
-   ``T * B`` rows; here it is a sum of one product per segment, added as the segments are
-   done, last first. Floating-point addition is not associative: to agree bit for bit the
-   plain path would have to group its sums by the same segments *and* add them in the same
-   order, last segment first.
-2. In float32 at realistic sizes the forward pass itself differs: the plain path forms the
-   input projection of all ``T`` steps in one product, this one per segment, and OpenBLAS
-   rounds a row of a product differently depending on the size of the row block it sits in.
-   (At small float64 sizes this does not show: outputs and the input's and initial states'
-   gradients then agree bit for bit, and only the weight and bias gradients differ.)
+1. each segment's weight and bias gradients are one product (or sum) over its ``k * B``
+   rows, added to the total as the segments are done, in the order the backward loop meets
+   them (the last segment first for a forward direction). Here each segment is one call of
+   the direction's backward pass, and its gradients are added in that same order. One
+   product over all ``T * B`` rows would round differently.
+2. the input projection, and the input's gradient, is one product per segment (for the LSTM
+   and GRU, per chunk of a segment; chunks never straddle a boundary). A BLAS library may
+   round a row of a product differently depending on the rows around it (OpenBLAS does in
+   float32), so both paths hand it the same blocks of rows.
 
-A plain path grouped by the same segments (each segment's cache kept, the backward pass run
-per segment, last first) would match bit for bit at no measured time cost (CPU, one thread,
-float32, T = 1000, B = 32, D = 64, H = 256, k = 32: RNN 161 against 170 ms, GRU 493 against
-527, LSTM 650 against 664); that change to the plain path is left for a later decision.
+Everything else, the recurrent products (one step's ``(B, H)`` rows at a time) and the
+elementwise work, is the same operation on the same numbers in both paths. A plain pass
+grouped by another ``k`` differs from the checkpointed one in the last bits of its weight
+gradients (``tests/test_checkpoint.py`` shows it, so that the equality test is not vacuous).
+The grouping costs the plain path no measurable time (``benchmarks/checkpointing.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +78,7 @@ from typing import Any
 import numpy as np
 
 from rnnbook._checks import check_array, check_choice, check_positive_int
+from rnnbook._chunks import segment_bounds, sqrt_segment  # public here too
 from rnnbook._stack import StackCache, param_names
 from rnnbook.functional import (
     RNN_NONLINEARITIES,
@@ -123,26 +128,6 @@ def _cell_of_kind(kind: str) -> _Cell:
     if kind.startswith("rnn_"):
         return _cell("rnn", kind.removeprefix("rnn_"))
     return _cell(kind)
-
-
-def sqrt_segment(steps: int) -> int:
-    """``round(sqrt(steps))`` (at least 1): the segment length that minimises the number of
-    stored states plus recomputed steps held at once, ``steps / k + k``.
-
-    That count weighs a stored state and a recomputed step alike. When they cost ``a`` and
-    ``b`` bytes (for the LSTM a checkpoint is ``h`` and ``c``, a recomputed step its cache and
-    gate gradients), the best segment is ``sqrt(a * steps / b)`` instead."""
-    steps = check_positive_int("steps", steps)
-    return max(1, round(math.sqrt(steps)))
-
-
-def segment_bounds(steps: int, segment: int) -> tuple[tuple[int, int], ...]:
-    """``(start, stop)`` of the segments ``[0, k), [k, 2k), ...`` covering ``range(steps)``;
-    the last one is shorter when ``k`` does not divide ``steps``, and ``k >= steps`` gives
-    a single segment."""
-    steps = check_positive_int("steps", steps)
-    segment = check_positive_int("segment", segment)
-    return tuple((start, min(start + segment, steps)) for start in range(0, steps, segment))
 
 
 @dataclass(frozen=True)
@@ -244,7 +229,8 @@ def checkpoint_forward(
     ``cell`` is ``"rnn"`` (with ``nonlinearity`` ``"tanh"`` or ``"relu"``), ``"lstm"`` or
     ``"gru"``; ``params``, ``x`` ``(T, B, D)`` and ``state`` are as for ``rnn_forward``,
     ``lstm_forward`` (``state = (h0, c0)``) and ``gru_forward``. ``segment`` is ``k``, by
-    default :func:`sqrt_segment` ``(T)``; ``k >= T`` keeps one segment (no saving).
+    default :func:`sqrt_segment` ``(T)``, the plain forward pass's default too; ``k >= T``
+    keeps one segment (no saving).
 
     Returns ``out`` ``(T, B, K * H)``, the final state (``h_n``, or ``(h_n, c_n)``) and the
     :class:`Checkpoints` for :func:`checkpoint_backward`.
@@ -344,7 +330,8 @@ def checkpoint_backward(
     ``d_out`` ``(T, B, K * H)``; ``d_state`` is ``d_h_n`` ``(L * K, B, H)`` (for the LSTM
     the pair ``(d_h_n, d_c_n)``) or None for zero. Returns what the plain backward pass of the
     cell returns: every parameter's gradient under its name, ``"input"``, ``"h0"`` (and
-    ``"c0"``), equal to it up to rounding.
+    ``"c0"``), equal to it bit for bit when the plain forward pass used the same segment
+    length (by default both use ``sqrt_segment(T)``).
     """
     if not isinstance(checkpoints, Checkpoints):
         raise TypeError("checkpoints: expected the Checkpoints of checkpoint_forward, got "
@@ -455,7 +442,10 @@ class Checkpointed:
 
     It shares the layer's ``params`` (an optimiser that updates one updates the other) and
     has the layer's ``forward``/``backward`` signatures, so it can stand in for the layer,
-    for example inside :class:`~rnnbook.Sequential`.
+    for example inside :class:`~rnnbook.Sequential`. Its outputs and gradients equal the
+    layer's bit for bit: by default both group the steps into segments of
+    ``sqrt_segment(T)``; with ``segment=k`` here, call the layer's ``forward(x, state,
+    segment=k)``.
 
     >>> import numpy as np, rnnbook
     >>> lstm = Checkpointed(rnnbook.LSTM(3, 5, seed=0), segment=4)

@@ -11,8 +11,14 @@ Parameters carry PyTorch's names: ``weight_ih_l{l}`` ``(H, D_l)``, ``weight_hh_l
 the backward direction of a bidirectional layer.
 
 The forward pass is written for speed, as the book explains in its chapter on fast BPTT:
-the input projection of all time steps is one matrix product, and inside the time loop only
-the recurrent product and the elementwise work remain.
+the input projection of a whole segment of time steps is one matrix product, and inside the
+time loop only the recurrent product and the elementwise work remain. The backward pass
+stacks a segment's error terms so that its weight gradients are one product each.
+
+Segments: every pass groups its steps into segments of ``k`` steps (``segment=k``; by default
+``k = sqrt_segment(T)``, about ``sqrt(T)``), the grouping checkpointed BPTT
+(:mod:`rnnbook.checkpoint`) must use. Both paths then make the same floating-point operations,
+and their outputs and gradients are equal bit for bit (see :mod:`rnnbook._chunks`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,13 @@ from typing import Any
 import numpy as np
 
 from rnnbook._checks import check_array, check_dtype
+from rnnbook._chunks import (
+    Bounds,
+    add_parts,
+    in_loop_order,
+    segment_bounds,
+    steps_in_loop_order,
+)
 from rnnbook._stack import StackCache, param_names, stack_backward, stack_forward
 from rnnbook._workspace import recycled, scratch
 from rnnbook.activations import Activation, get_activation
@@ -126,12 +139,15 @@ class DirectionCache:
     ``states`` holds the initial state and the ``T`` hidden states in time order, shape
     ``(T + 1, B, H)``: for the forward direction ``h0`` is at index 0, for the reverse
     direction it is at index ``T``. Both ``outputs`` (the ``h_t``) and ``previous`` (the
-    ``h_{t-1}`` each step read) are then contiguous views of the one buffer.
+    ``h_{t-1}`` each step read) are then contiguous views of the one buffer. ``bounds`` are
+    the ``(start, stop)`` segments the forward pass grouped its steps by; the backward pass
+    groups its work by the same ones.
     """
 
     x: np.ndarray  # (T, B, D_l), the layer's input: the network input or the layer below
     states: np.ndarray  # (T + 1, B, H)
     reverse: bool
+    bounds: Bounds  # ((0, k), (k, 2k), ..., (., T))
 
     def _now(self, buffer: np.ndarray) -> np.ndarray:
         """The values written at steps 1..T of a ``(T + 1, ...)`` buffer, in time order."""
@@ -174,50 +190,57 @@ def direction_forward(
     activation: Activation,
     reverse: bool = False,
     previous: DirectionCache | None = None,
+    segment: int | None = None,
 ) -> DirectionCache:
     """Run one direction of one layer over the sequence; no input checks (callers do them).
 
     ``x`` ``(T, B, D)``, ``weight_ih`` ``(H, D)``, ``weight_hh`` ``(H, H)``,
-    ``bias = b_ih + b_hh`` ``(H,)``, ``h0`` ``(B, H)``.
+    ``bias = b_ih + b_hh`` ``(H,)``, ``h0`` ``(B, H)``. The steps are grouped into segments
+    of ``segment`` steps (one segment of all ``T`` when None), each one's input projection
+    one product.
     """
     steps, batch, features = x.shape
     hidden = weight_hh.shape[0]
-    # The input projection of every time step in one large product, outside the loop.
-    z = scratch("rnn.z", (steps, batch, hidden), x.dtype)
-    np.matmul(x.reshape(steps * batch, features), weight_ih.T, out=z.reshape(steps * batch, hidden))
-    z += bias
+    bounds = segment_bounds(steps, segment or steps)
+    longest = max(stop - start for start, stop in bounds)
+    z = scratch("rnn.z", (longest, batch, hidden), x.dtype)  # one segment's projections
     # OpenBLAS is much slower on a transposed small operand: keep a contiguous W_hh^T.
     weight_hh_t = np.ascontiguousarray(weight_hh.T)
     states = recycled(previous, "states", (steps + 1, batch, hidden), x.dtype)
     recurrent = scratch("rnn.recurrent", (batch, hidden), x.dtype)
     if reverse:
         states[steps] = h0
-        order = range(steps - 1, -1, -1)
         read, write = 1, 0  # step t reads states[t + 1] and writes states[t]
     else:
         states[0] = h0
-        order = range(steps)
         read, write = 0, 1  # step t reads states[t] and writes states[t + 1]
-    for t in order:
-        np.matmul(states[t + read], weight_hh_t, out=recurrent)
-        h_t = states[t + write]
-        np.add(z[t], recurrent, out=h_t)
-        activation.forward(h_t, out=h_t)
-    return DirectionCache(x=x, states=states, reverse=reverse)
+    for start, stop in in_loop_order(bounds, reverse):
+        # The input projection of the segment's steps in one product, outside the loop.
+        z_segment = z[:stop - start]
+        np.matmul(x[start:stop].reshape(-1, features), weight_ih.T,
+                  out=z_segment.reshape(-1, hidden))
+        z_segment += bias
+        for t in steps_in_loop_order(start, stop, reverse):
+            np.matmul(states[t + read], weight_hh_t, out=recurrent)
+            h_t = states[t + write]
+            np.add(z_segment[t - start], recurrent, out=h_t)
+            activation.forward(h_t, out=h_t)
+    return DirectionCache(x=x, states=states, reverse=reverse, bounds=bounds)
 
 
 def rnn_direction_passes(nonlinearity: str = "tanh") -> tuple[Callable[..., Any],
                                                                 Callable[..., Any]]:
     """The Elman cell's forward and backward pass over one direction of one layer, in the
     form the stacking driver (``rnnbook._stack``) and checkpointing call them:
-    ``forward(x, (W_ih, W_hh, b_ih, b_hh), (h0,), reverse, previous) -> DirectionCache`` and
-    ``backward(cache, weights, d_outputs, (d_last,)) -> (d_weights, dx, (dh0,))``."""
+    ``forward(x, (W_ih, W_hh, b_ih, b_hh), (h0,), reverse, previous, segment) ->
+    DirectionCache`` and ``backward(cache, weights, d_outputs, (d_last,)) -> (d_weights, dx,
+    (dh0,))``."""
     activation = get_activation(nonlinearity, RNN_NONLINEARITIES)
 
-    def forward(layer_input, weights, start, reverse, previous):
+    def forward(layer_input, weights, start, reverse, previous, segment=None):
         w_ih, w_hh, b_ih, b_hh = weights
         return direction_forward(layer_input, w_ih, w_hh, b_ih + b_hh, start[0], activation,
-                                 reverse, previous)
+                                 reverse, previous, segment)
 
     def backward(direction_cache, weights, d_outputs, d_last):
         w_ih, w_hh, _, _ = weights
@@ -236,6 +259,7 @@ def rnn_forward(
     *,
     nonlinearity: str = "tanh",
     recycle: RNNCache | None = None,
+    segment: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, RNNCache]:
     """Forward pass of a (multi-layer, optionally bidirectional) Elman RNN.
 
@@ -244,7 +268,10 @@ def rnn_forward(
 
     Returns ``out`` ``(T, B, K * H)`` (read-only: it shares memory with the cache),
     ``h_n`` ``(L * K, B, H)`` and the cache for :func:`rnn_backward`. ``recycle``, the cache
-    of an earlier call that the caller will not use again, lends its memory.
+    of an earlier call that the caller will not use again, lends its memory. ``segment``
+    groups the work of this pass and of its backward pass into segments of ``k`` steps
+    (by default ``sqrt_segment(T)``): the same ``k`` as
+    ``checkpoint_forward(..., segment=k)`` gives the checkpointed numbers bit for bit.
     """
     forward, _ = rnn_direction_passes(nonlinearity)
     config = infer_config(params)
@@ -252,7 +279,7 @@ def rnn_forward(
     h0 = check_state("h0", h0, config, x.shape[1])
     out, (h_n,), cache = stack_forward(params, x, (h0,), config.num_layers,
                                        config.bidirectional, forward, f"rnn_{nonlinearity}",
-                                       recycle)
+                                       recycle, segment)
     return out, h_n, cache
 
 
@@ -268,27 +295,34 @@ def direction_backward(
 
     ``d_outputs`` ``(T, B, H)`` is the gradient reaching each ``h_t`` from above and
     ``d_last`` ``(B, H)`` that of the final state. The loop only carries ``dh_next`` back
-    and stores ``delta_t = dL/dz_t``; the weight gradients are then one large product each
-    over all ``T * B`` rows. Returns ``(dW_ih, dW_hh, db, dx, dh0)``.
+    and stores ``delta_t = dL/dz_t``. It runs segment by segment (``cache.bounds``, the last
+    segment first); after each, the segment's weight gradients are one large product each
+    over its ``k * B`` rows, added to the total. Returns ``(dW_ih, dW_hh, db, dx, dh0)``.
     """
     x, previous = cache.x, cache.previous
     outputs = cache.outputs
-    steps, batch, features = x.shape
+    _, batch, features = x.shape
     hidden = weight_hh.shape[0]
-    delta = scratch("rnn.delta", (steps, batch, hidden), x.dtype)
+    longest = max(stop - start for start, stop in cache.bounds)
+    delta = scratch("rnn.delta", (longest, batch, hidden), x.dtype)  # one segment's delta_t
     derivative = scratch("rnn.derivative", (batch, hidden), x.dtype)
+    dx = np.empty(x.shape, dtype=x.dtype)
     dh_next = np.array(d_last, dtype=x.dtype, copy=True)
-    for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
-        delta_t = delta[t]
-        np.add(d_outputs[t], dh_next, out=delta_t)  # from the output at t, plus the future
-        activation.grad_from_output(outputs[t], out=derivative)
-        delta_t *= derivative
-        np.matmul(delta_t, weight_hh, out=dh_next)  # passed back to step t - 1
-    rows = delta.reshape(steps * batch, hidden)
-    d_weight_ih = rows.T @ x.reshape(steps * batch, features)
-    d_weight_hh = rows.T @ previous.reshape(steps * batch, hidden)
-    d_bias = rows.sum(axis=0)
-    dx = (rows @ weight_ih).reshape(steps, batch, features)
+    totals = None
+    for start, stop in in_loop_order(cache.bounds, not cache.reverse):
+        for t in steps_in_loop_order(start, stop, not cache.reverse):
+            delta_t = delta[t - start]
+            np.add(d_outputs[t], dh_next, out=delta_t)  # from the output at t, plus the future
+            activation.grad_from_output(outputs[t], out=derivative)
+            delta_t *= derivative
+            np.matmul(delta_t, weight_hh, out=dh_next)  # passed back to step t - 1
+        rows = delta[:stop - start].reshape(-1, hidden)  # this segment's stacked delta_t
+        parts = (rows.T @ x[start:stop].reshape(-1, features),
+                 rows.T @ previous[start:stop].reshape(-1, hidden),
+                 rows.sum(axis=0))
+        np.matmul(rows, weight_ih, out=dx[start:stop].reshape(-1, features))
+        totals = add_parts(totals, parts)
+    d_weight_ih, d_weight_hh, d_bias = totals
     return d_weight_ih, d_weight_hh, d_bias, dx, dh_next
 
 

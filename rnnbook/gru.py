@@ -18,7 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnbook._chunks import projected_steps
+from rnnbook._chunks import (
+    add_parts,
+    in_loop_order,
+    projected_steps,
+    segment_bounds,
+    steps_in_loop_order,
+)
 from rnnbook._stack import StackCache, stack_backward, stack_forward
 from rnnbook._workspace import recycled, scratch
 from rnnbook.functional import DirectionCache, check_input, check_state, infer_config
@@ -44,8 +50,12 @@ class GRUDirectionCache(DirectionCache):
 _HALF_ON_SIGMOIDS = (0.5, 0.5, 1.0)
 
 
-def gru_direction_forward(x, weights, initial_states, reverse=False, previous=None):
-    """One direction of one GRU layer; ``weights`` = (W_ih, W_hh, b_ih, b_hh), PyTorch's."""
+def gru_direction_forward(x, weights, initial_states, reverse=False, previous=None,
+                          segment=None):
+    """One direction of one GRU layer; ``weights`` = (W_ih, W_hh, b_ih, b_hh), PyTorch's.
+
+    ``x`` ``(T, B, D)``, ``initial_states`` ``(h0,)`` with ``h0`` ``(B, H)``; the steps are
+    grouped into segments of ``segment`` steps (one segment of all ``T`` when None)."""
     w_ih, w_hh, b_ih, b_hh = weights
     (h0,) = initial_states
     steps, batch, features = x.shape
@@ -70,9 +80,10 @@ def gru_direction_forward(x, weights, initial_states, reverse=False, previous=No
     else:
         states[0] = h0
         read, write = 0, 1
-    # The input projection is one product per gate for a chunk of steps, computed as the
-    # loop reaches the chunk (see _chunks).
-    for t in projected_steps(x, w_ih_blocks_t, bias, gates, reverse):
+    bounds = segment_bounds(steps, segment or steps)
+    # The input projection is one product per gate for a chunk of a segment's steps,
+    # computed as the loop reaches the chunk (see _chunks).
+    for t in projected_steps(x, w_ih_blocks_t, bias, gates, reverse, bounds):
         a = gates[:, t]                                        # (3, B, H)
         h_prev = states[t + read]
         np.matmul(h_prev, w_hh_blocks_t, out=recurrent)
@@ -90,7 +101,7 @@ def gru_direction_forward(x, weights, initial_states, reverse=False, previous=No
         np.subtract(h_prev, n, out=h_t)
         h_t *= z
         h_t += n  # h_t = n + z (h_{t-1} - n)
-    return GRUDirectionCache(x=x, states=states, reverse=reverse, gates=gates,
+    return GRUDirectionCache(x=x, states=states, reverse=reverse, bounds=bounds, gates=gates,
                              recurrent_n=recurrent_n)
 
 
@@ -100,15 +111,19 @@ def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_
     The gradients of the gate pre-activations are worked out gate-major in a small contiguous
     block, then stored once per step as a row of four blocks, ``[dn, dr, dz, dn_rec]``: the
     input side reads the first three (the n, r, z rows of ``W_ih``) and the recurrent side
-    the last three (the r, z, n rows of ``W_hh``), so each is one product, and ``dr`` and
-    ``dz``, which both sides share, are neither copied nor stored twice.
+    the last three (the r, z, n rows of ``W_hh``), so each is one product per segment of
+    steps (``cache.bounds``, the last segment first, each added to the total), and ``dr``
+    and ``dz``, which both sides share, are neither copied nor stored twice.
     ``dn_rec = r * dn`` is what reaches ``W_hn h + b_hn`` through the reset gate.
     """
     w_ih, w_hh, _, _ = weights
     x = cache.x
-    steps, batch, features = x.shape
+    _, batch, features = x.shape
     H = w_hh.shape[1]
-    d_rows = scratch("gru.d_gates", (steps, batch, 4 * H), x.dtype)
+    input_order = np.concatenate([np.arange(2 * H, 3 * H), np.arange(0, 2 * H)])  # n, r, z
+    w_ih_rows = w_ih[input_order]                              # (3H, D), rows n, r, z
+    longest = max(stop - start for start, stop in cache.bounds)
+    d_rows = scratch("gru.d_gates", (longest, batch, 4 * H), x.dtype)
     d_block = scratch("gru.d_block", (4, batch, H), x.dtype)  # this step, gate-major
     dn, dr, dz, dn_rec = d_block
     dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
@@ -117,53 +132,63 @@ def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_
     product = scratch("gru.product", (batch, H), x.dtype)
     slope = scratch("gru.slope", (2, batch, H), x.dtype)
     previous = cache.previous
-    for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
-        a = cache.gates[:, t]
-        r, z, n = a
-        np.add(d_outputs[t], dh_next, out=dh)
-        np.subtract(previous[t], n, out=dz)
-        dz *= dh                                   # dL/dz = dh (h_{t-1} - n)
-        np.subtract(1, a[:2], out=slope)           # 1 - r and 1 - z together
-        np.multiply(slope[1], dh, out=dn)          # dL/dn = dh (1 - z)
-        np.multiply(n, n, out=work)
-        np.subtract(1, work, out=work)
-        dn *= work                                 # through tanh: pre-activation of n
-        np.multiply(dn, cache.recurrent_n[t], out=dr)  # dL/dr = dn (W_hn h + b_hn)
-        slope *= a[:2]
-        d_block[1:3] *= slope                      # through both sigmoids at once
-        np.multiply(dn, r, out=dn_rec)             # the n block reaches W_hn through r
-        row = d_rows[t]
-        np.copyto(row.reshape(batch, 4, H), d_block.transpose(1, 0, 2))
-        np.matmul(row[:, H:], w_hh, out=product)   # [dr, dz, dn_rec] times W_hh's r, z, n rows
-        np.multiply(dh, z, out=dh_next)            # the direct path h_{t-1} -> h_t
-        dh_next += product
-    rows = d_rows.reshape(steps * batch, 4 * H)
-    rows_in, rows_rec = rows[:, :3 * H], rows[:, H:]     # input side (n, r, z); recurrent (r, z, n)
-    input_order = np.concatenate([np.arange(2 * H, 3 * H), np.arange(0, 2 * H)])  # n, r, z
+    dx = np.empty(x.shape, dtype=x.dtype)
+    totals = None
+    for start, stop in in_loop_order(cache.bounds, not cache.reverse):
+        for t in steps_in_loop_order(start, stop, not cache.reverse):
+            a = cache.gates[:, t]
+            r, z, n = a
+            np.add(d_outputs[t], dh_next, out=dh)
+            np.subtract(previous[t], n, out=dz)
+            dz *= dh                                   # dL/dz = dh (h_{t-1} - n)
+            np.subtract(1, a[:2], out=slope)           # 1 - r and 1 - z together
+            np.multiply(slope[1], dh, out=dn)          # dL/dn = dh (1 - z)
+            np.multiply(n, n, out=work)
+            np.subtract(1, work, out=work)
+            dn *= work                                 # through tanh: pre-activation of n
+            np.multiply(dn, cache.recurrent_n[t], out=dr)  # dL/dr = dn (W_hn h + b_hn)
+            slope *= a[:2]
+            d_block[1:3] *= slope                      # through both sigmoids at once
+            np.multiply(dn, r, out=dn_rec)             # the n block reaches W_hn through r
+            row = d_rows[t - start]
+            np.copyto(row.reshape(batch, 4, H), d_block.transpose(1, 0, 2))
+            np.matmul(row[:, H:], w_hh, out=product)   # [dr, dz, dn_rec] times W_hh's r, z, n
+            np.multiply(dh, z, out=dh_next)            # the direct path h_{t-1} -> h_t
+            dh_next += product
+        rows = d_rows[:stop - start].reshape(-1, 4 * H)  # this segment's rows
+        rows_in = rows[:, :3 * H]                        # input side: n, r, z
+        rows_rec = rows[:, H:]                           # recurrent side: r, z, n
+        parts = (rows_in.T @ x[start:stop].reshape(-1, features),
+                 rows_rec.T @ previous[start:stop].reshape(-1, H),
+                 rows_in.sum(axis=0),
+                 rows_rec.sum(axis=0))
+        np.matmul(rows_in, w_ih_rows, out=dx[start:stop].reshape(-1, features))
+        totals = add_parts(totals, parts)
+    d_w_ih_nrz, d_w_hh, d_b_ih_nrz, d_b_hh = totals
     d_w_ih = np.empty_like(w_ih)
-    d_w_ih[input_order] = rows_in.T @ x.reshape(steps * batch, features)
+    d_w_ih[input_order] = d_w_ih_nrz                           # back to PyTorch's r, z, n
     d_b_ih = np.empty(3 * H, dtype=x.dtype)
-    d_b_ih[input_order] = rows_in.sum(axis=0)
-    d_w_hh = rows_rec.T @ previous.reshape(steps * batch, H)
-    dx = (rows_in @ w_ih[input_order]).reshape(steps, batch, features)
-    return (d_w_ih, d_w_hh, d_b_ih, rows_rec.sum(axis=0)), dx, (dh_next,)
+    d_b_ih[input_order] = d_b_ih_nrz
+    return (d_w_ih, d_w_hh, d_b_ih, d_b_hh), dx, (dh_next,)
 
 
 def gru_forward(
     params: dict[str, np.ndarray], x: np.ndarray, h0: np.ndarray | None = None,
-    *, recycle: StackCache | None = None,
+    *, recycle: StackCache | None = None, segment: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, StackCache]:
     """Forward pass of a (multi-layer, optionally bidirectional) GRU, PyTorch's layout.
 
     ``x`` ``(T, B, D)``, ``h0`` ``(L * K, B, H)`` or None. Returns ``out`` ``(T, B, K * H)``
-    (read-only), ``h_n`` and the cache.
+    (read-only), ``h_n`` and the cache. ``segment`` groups the work of this pass and of its
+    backward pass into segments of ``k`` steps, by default ``sqrt_segment(T)``, as
+    ``rnn_forward`` does.
     """
     config = infer_config(params, gates=3)
     x = check_input(x, config)
     h0 = check_state("h0", h0, config, x.shape[1])
     out, (h_n,), cache = stack_forward(params, x, (h0,), config.num_layers,
                                        config.bidirectional, gru_direction_forward, "gru",
-                                       recycle)
+                                       recycle, segment)
     return out, h_n, cache
 
 

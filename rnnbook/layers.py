@@ -114,15 +114,19 @@ class RNN(_Recurrent):
         return f"nonlinearity={self.nonlinearity!r}, "
 
     def forward(
-        self, x: np.ndarray, h0: np.ndarray | None = None
+        self, x: np.ndarray, h0: np.ndarray | None = None, *, segment: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """``x`` ``(T, B, D)``, ``h0`` ``(L * K, B, H)`` or None for zeros.
 
         Returns ``out`` ``(T, B, K * H)`` and ``h_n`` ``(L * K, B, H)``, and keeps the cache
-        that ``backward`` needs.
+        that ``backward`` needs. ``segment`` is the length ``k`` of the segments that group
+        the work of this pass and of ``backward`` (by default ``sqrt_segment(T)``); with
+        the same ``k`` as a :class:`~rnnbook.Checkpointed` layer, the two give the same
+        numbers bit for bit.
         """
         out, h_n, self._cache = F.rnn_forward(
-            self.params, x, h0, nonlinearity=self.nonlinearity, recycle=self._cache
+            self.params, x, h0, nonlinearity=self.nonlinearity, recycle=self._cache,
+            segment=segment,
         )
         return out, h_n
 
@@ -148,9 +152,11 @@ class LSTM(_Recurrent):
     gates = 4
     cell_name = "LSTM"
 
-    def forward(self, x, state=None):
-        """``x`` ``(T, B, D)``; ``state`` ``(h0, c0)``, each ``(L * K, B, H)``, or None."""
-        out, state_n, self._cache = lstm_forward(self.params, x, state, recycle=self._cache)
+    def forward(self, x, state=None, *, segment=None):
+        """``x`` ``(T, B, D)``; ``state`` ``(h0, c0)``, each ``(L * K, B, H)``, or None.
+        ``segment`` as for :meth:`RNN.forward`."""
+        out, state_n, self._cache = lstm_forward(self.params, x, state, recycle=self._cache,
+                                                 segment=segment)
         return out, state_n
 
     def backward(self, d_out, d_state=None):
@@ -169,9 +175,11 @@ class GRU(_Recurrent):
     gates = 3
     cell_name = "GRU"
 
-    def forward(self, x, h0=None):
-        """``x`` ``(T, B, D)``, ``h0`` ``(L * K, B, H)`` or None; returns ``out, h_n``."""
-        out, h_n, self._cache = gru_forward(self.params, x, h0, recycle=self._cache)
+    def forward(self, x, h0=None, *, segment=None):
+        """``x`` ``(T, B, D)``, ``h0`` ``(L * K, B, H)`` or None; returns ``out, h_n``.
+        ``segment`` as for :meth:`RNN.forward`."""
+        out, h_n, self._cache = gru_forward(self.params, x, h0, recycle=self._cache,
+                                            segment=segment)
         return out, h_n
 
     def backward(self, d_out, d_h_n=None):

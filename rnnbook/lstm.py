@@ -20,7 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnbook._chunks import projected_steps
+from rnnbook._chunks import (
+    add_parts,
+    in_loop_order,
+    projected_steps,
+    segment_bounds,
+    steps_in_loop_order,
+)
 from rnnbook._stack import StackCache, stack_backward, stack_forward
 from rnnbook._workspace import recycled, scratch
 from rnnbook.functional import DirectionCache, check_input, check_state, infer_config
@@ -57,8 +63,12 @@ def _gate_blocks(matrix: np.ndarray, hidden: int) -> np.ndarray:
     return matrix[_internal_order(hidden)].reshape(4, hidden, -1)
 
 
-def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=None):
-    """One direction of one LSTM layer; ``weights`` = (W_ih, W_hh, b_ih, b_hh), PyTorch's."""
+def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=None,
+                           segment=None):
+    """One direction of one LSTM layer; ``weights`` = (W_ih, W_hh, b_ih, b_hh), PyTorch's.
+
+    ``x`` ``(T, B, D)``, ``initial_states`` ``(h0, c0)``, each ``(B, H)``; the steps are
+    grouped into segments of ``segment`` steps (one segment of all ``T`` when None)."""
     w_ih, w_hh, b_ih, b_hh = weights
     h0, c0 = initial_states
     steps, batch, _ = x.shape
@@ -82,9 +92,10 @@ def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=N
     else:
         states[0], cells[0] = h0, c0
         read, write = 0, 1
-    # The input projection is one product per gate for a chunk of steps, computed as the
-    # loop reaches the chunk (see _chunks).
-    for t in projected_steps(x, w_ih_blocks_t, bias, gates, reverse):
+    bounds = segment_bounds(steps, segment or steps)
+    # The input projection is one product per gate for a chunk of a segment's steps,
+    # computed as the loop reaches the chunk (see _chunks).
+    for t in projected_steps(x, w_ih_blocks_t, bias, gates, reverse, bounds):
         a = gates[:, t]                                        # (4, B, H)
         np.matmul(states[t + read], w_hh_blocks_t, out=recurrent)
         a += recurrent
@@ -99,8 +110,8 @@ def lstm_direction_forward(x, weights, initial_states, reverse=False, previous=N
         c_t += work
         np.tanh(c_t, out=tanh_cells[t])
         np.multiply(o, tanh_cells[t], out=states[t + write])
-    return LSTMDirectionCache(x=x, states=states, reverse=reverse, gates=gates, cells=cells,
-                              tanh_cells=tanh_cells)
+    return LSTMDirectionCache(x=x, states=states, reverse=reverse, bounds=bounds, gates=gates,
+                              cells=cells, tanh_cells=tanh_cells)
 
 
 def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_last_states):
@@ -111,17 +122,20 @@ def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_las
     multiplied by the forget gate only, the "constant error carousel".
 
     Each step's gate gradients are worked out gate-major in a small contiguous block (fast
-    elementwise work), then copied into a row ``(B, 4H)`` of ``d_gates`` ``(T, B, 4H)``, so
-    that ``dh_next`` is one product with all of ``W_hh`` and the weight gradients and ``dx``
-    are one product each.
+    elementwise work), then copied into a row ``(B, 4H)`` of ``d_gates`` ``(k, B, 4H)``, so
+    that ``dh_next`` is one product with all of ``W_hh``, and after each segment of ``k``
+    steps (``cache.bounds``, the last segment first) its weight gradients and ``dx`` are one
+    product each, the weight gradients added to the total.
     """
     w_ih, w_hh, _, _ = weights
     x = cache.x
-    steps, batch, features = x.shape
+    _, batch, features = x.shape
     hidden = w_hh.shape[1]
     order = _internal_order(hidden)
     w_hh_rows = w_hh[order]                                    # (4H, H), gate rows i, f, o, g
-    d_gates = scratch("lstm.d_gates", (steps, batch, 4 * hidden), x.dtype)
+    w_ih_rows = w_ih[order]                                    # (4H, D)
+    longest = max(stop - start for start, stop in cache.bounds)
+    d_gates = scratch("lstm.d_gates", (longest, batch, 4 * hidden), x.dtype)
     da = scratch("lstm.da", (4, batch, hidden), x.dtype)
     di, df, do, dg = da
     dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
@@ -130,39 +144,44 @@ def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_las
     work = scratch("lstm.work", (batch, hidden), x.dtype)
     sigmoid_slope = scratch("lstm.sigmoid_slope", (3, batch, hidden), x.dtype)
     cells_before = cache._before(cache.cells)
-    for t in range(steps) if cache.reverse else range(steps - 1, -1, -1):
-        a, tanh_c = cache.gates[:, t], cache.tanh_cells[t]
-        i, f, o, g = a
-        np.add(d_outputs[t], dh_next, out=dh)
-        np.multiply(dh, tanh_c, out=do)                        # d o
-        np.multiply(tanh_c, tanh_c, out=work)
-        np.subtract(1, work, out=work)
-        work *= o
-        work *= dh
-        dc += work                                             # dc + dh o (1 - tanh^2 c)
-        np.multiply(dc, g, out=di)
-        np.multiply(dc, i, out=dg)
-        np.multiply(dc, cells_before[t], out=df)
-        dc *= f                                                # passed back to c_{t-1}
-        # Through the activations: σ' = s (1 - s) on i, f, o and tanh' = 1 - g^2 on g.
-        np.subtract(1, a[:3], out=sigmoid_slope)
-        sigmoid_slope *= a[:3]
-        da[:3] *= sigmoid_slope
-        np.multiply(g, g, out=work)
-        np.subtract(1, work, out=work)
-        dg *= work
-        row = d_gates[t]
-        np.copyto(row.reshape(batch, 4, hidden), da.transpose(1, 0, 2))
-        np.matmul(row, w_hh_rows, out=dh_next)                 # sum over gates of da W_hh
-    rows = d_gates.reshape(steps * batch, 4 * hidden)
-    previous = cache.previous.reshape(steps * batch, hidden)
+    previous = cache.previous
+    dx = np.empty(x.shape, dtype=x.dtype)
+    totals = None
+    for start, stop in in_loop_order(cache.bounds, not cache.reverse):
+        for t in steps_in_loop_order(start, stop, not cache.reverse):
+            a, tanh_c = cache.gates[:, t], cache.tanh_cells[t]
+            i, f, o, g = a
+            np.add(d_outputs[t], dh_next, out=dh)
+            np.multiply(dh, tanh_c, out=do)                    # d o
+            np.multiply(tanh_c, tanh_c, out=work)
+            np.subtract(1, work, out=work)
+            work *= o
+            work *= dh
+            dc += work                                         # dc + dh o (1 - tanh^2 c)
+            np.multiply(dc, g, out=di)
+            np.multiply(dc, i, out=dg)
+            np.multiply(dc, cells_before[t], out=df)
+            dc *= f                                            # passed back to c_{t-1}
+            # Through the activations: σ' = s (1 - s) on i, f, o and tanh' = 1 - g^2 on g.
+            np.subtract(1, a[:3], out=sigmoid_slope)
+            sigmoid_slope *= a[:3]
+            da[:3] *= sigmoid_slope
+            np.multiply(g, g, out=work)
+            np.subtract(1, work, out=work)
+            dg *= work
+            row = d_gates[t - start]
+            np.copyto(row.reshape(batch, 4, hidden), da.transpose(1, 0, 2))
+            np.matmul(row, w_hh_rows, out=dh_next)             # sum over gates of da W_hh
+        rows = d_gates[:stop - start].reshape(-1, 4 * hidden)  # this segment's gate rows
+        parts = (rows.T @ x[start:stop].reshape(-1, features),
+                 rows.T @ previous[start:stop].reshape(-1, hidden),
+                 rows.sum(axis=0))
+        np.matmul(rows, w_ih_rows, out=dx[start:stop].reshape(-1, features))
+        totals = add_parts(totals, parts)
     d_w_ih = np.empty_like(w_ih)
     d_w_hh = np.empty_like(w_hh)
     d_b = np.empty(4 * hidden, dtype=x.dtype)
-    d_w_ih[order] = rows.T @ x.reshape(steps * batch, features)
-    d_w_hh[order] = rows.T @ previous
-    d_b[order] = rows.sum(axis=0)
-    dx = (rows @ w_ih[order]).reshape(steps, batch, features)
+    d_w_ih[order], d_w_hh[order], d_b[order] = totals          # back to PyTorch's gate order
     return (d_w_ih, d_w_hh, d_b, d_b.copy()), dx, (dh_next, dc)
 
 
@@ -172,11 +191,14 @@ def lstm_forward(
     state: tuple[np.ndarray, np.ndarray] | None = None,
     *,
     recycle: StackCache | None = None,
+    segment: int | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], StackCache]:
     """Forward pass of a (multi-layer, optionally bidirectional) LSTM, PyTorch's layout.
 
     ``x`` ``(T, B, D)``; ``state`` is ``(h0, c0)``, each ``(L * K, B, H)``, or None for
     zeros. Returns ``out`` ``(T, B, K * H)`` (read-only), ``(h_n, c_n)`` and the cache.
+    ``segment`` groups the work of this pass and of its backward pass into segments of
+    ``k`` steps, by default ``sqrt_segment(T)``, as ``rnn_forward`` does.
     """
     config = infer_config(params, gates=4)
     x = check_input(x, config)
@@ -185,7 +207,7 @@ def lstm_forward(
     c0 = check_state("c0", c0, config, x.shape[1])
     out, (h_n, c_n), cache = stack_forward(params, x, (h0, c0), config.num_layers,
                                            config.bidirectional, lstm_direction_forward, "lstm",
-                                           recycle)
+                                           recycle, segment)
     return out, (h_n, c_n), cache
 
 
