@@ -189,7 +189,7 @@ def clear_outputs(notebook: Any) -> None:
 
 
 def toc_pages(root: Path) -> list[Path]:
-    """The files of every page ``_toc.yml`` lists (``root`` and ``file`` entries), in order."""
+    """The files of every page ``_toc.yml`` lists (``root``, ``file`` and ``glob`` entries)."""
     import yaml
 
     toc_path = root / "_toc.yml"
@@ -204,6 +204,9 @@ def toc_pages(root: Path) -> list[Path]:
             for key in ("root", "file"):
                 if isinstance(node.get(key), str):
                     entries.append(node[key])
+            if isinstance(node.get("glob"), str):  # a pattern of pages, in name order
+                entries.extend(str(path.relative_to(root).with_suffix("")) for path in
+                               sorted(root.glob(node["glob"])) if path.suffix in {".ipynb", ".md"})
             for value in node.values():
                 if isinstance(value, dict | list):
                     walk(value)
@@ -296,6 +299,10 @@ def plan_edition(out: Path, root: Path = REPOSITORY, *, solutions: bool = False)
         name = str(page.relative_to(root))
         if page.suffix == ".ipynb":
             notebook = nbformat.read(page, as_version=4)
+            # Files named anywhere in the chapter, solutions included: an exercise may need
+            # the data its solution loads.
+            for item in referenced_files(notebook, page.parent, root):
+                plan.copies[out / _edition_path(item, root)] = item
             if solutions:
                 clear_outputs(notebook)
                 labels: list[str] = []
@@ -303,8 +310,6 @@ def plan_edition(out: Path, root: Path = REPOSITORY, *, solutions: bool = False)
                 notebook, labels = strip_solutions(notebook, name)
             nbformat.validate(notebook)
             plan.notebooks[destination] = notebook
-            for item in referenced_files(notebook, page.parent, root):
-                plan.copies[out / _edition_path(item, root)] = item
         else:
             text = page.read_text(encoding="utf-8")
             if solutions:

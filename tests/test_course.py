@@ -237,6 +237,29 @@ def test_stripping_keeps_everything_but_the_solutions(chapter):
     assert all(cell.source.strip() for cell in student.cells)
 
 
+def test_a_new_chapter_joins_with_no_hand_work(tmp_path):
+    """A small book of its own: a page listed by file, two by a glob, data they read."""
+    root = tmp_path / "repo"
+    (root / "book" / "h_new").mkdir(parents=True)
+    (root / "results").mkdir()
+    (root / "results" / "stored.json").write_text("{}")
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: H\n    chapters:\n"
+        "      - file: book/h_new/first\n      - glob: book/h_new/more_*\n")
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    for name in ("first", "more_a", "more_b"):
+        notebook = synthetic_notebook()
+        notebook.cells[1].source += '\nstored = open("../../results/stored.json").read()'
+        nbformat.write(notebook, root / "book" / "h_new" / f"{name}.ipynb")
+    plan = write_edition(tmp_path / "out", root)
+    assert sorted(p.name for p in plan.notebooks) == ["first.ipynb", "more_a.ipynb",
+                                                      "more_b.ipynb"]
+    assert all(labels == ["ex-one", "ex-two", "ex-three"] for name, labels in
+               plan.removed.items() if name.endswith(".ipynb"))
+    assert (tmp_path / "out" / "results" / "stored.json").read_text() == "{}"
+    assert (tmp_path / "out" / "book" / "intro.md").read_text() == "# Intro\n"
+
+
 # ------------------------------------------------------------------ refusals and exit codes
 
 
