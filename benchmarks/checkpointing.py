@@ -14,7 +14,11 @@ For each cell and length T, with segments of k = round(sqrt(T)) steps, it report
 * the time of the plain forward pass alone, of plain forward + backward, and of checkpointed
   forward + backward (the best of repeated runs in a process, the median over rounds of
   processes); checkpointing should cost about one extra
-  forward pass, so the last column, (checkpointed - plain) / forward, should be near 1;
+  forward pass, so the column (checkpointed - plain) / forward should be near 1;
+* the time of plain forward + backward grouped as one segment of all T steps
+  (``segment=T``): the plain path before it grouped its work by checkpointing's segments to
+  give the checkpointed numbers bit for bit. The last column, plain / one segment, is what
+  that grouping costs (or saves);
 * the bytes kept between the forward and the backward pass (array sizes, the input left
   out) and tracemalloc's peak over the backward pass (every work buffer counted from empty,
   the returned gradients included); the JSON also holds the peak over forward + backward.
@@ -66,7 +70,8 @@ def problem(cell: str, T: int, seed: int = 0):
 
 
 def passes(impl: str, cell: str, params, x, recycle: bool = False):
-    """``(forward, backward)`` functions of one implementation: ``forward()`` returns what
+    """``(forward, backward)`` functions of one implementation (``"plain"``,
+    ``"plain_one_segment"`` or ``"checkpointed"``): ``forward()`` returns what
     ``backward(kept, d_out)`` needs. With ``recycle``, the plain ``forward()`` lends the
     previous call's cache to the next call, as the package's layers do."""
     from rnnbook import checkpoint, functional, gru, lstm
@@ -80,9 +85,10 @@ def passes(impl: str, cell: str, params, x, recycle: bool = False):
     plain_backward = getattr(module, f"{cell}_backward")
 
     last = [None]  # the previous call's cache, lent to the next call with ``recycle``
+    segment = x.shape[0] if impl == "plain_one_segment" else None  # None: sqrt_segment(T)
 
     def forward():
-        cache = plain_forward(params, x, recycle=last[0])[2]
+        cache = plain_forward(params, x, recycle=last[0], segment=segment)[2]
         if recycle:
             last[0] = cache
         return cache
@@ -152,9 +158,10 @@ def spawn(impl: str, cell: str, T: int, repeats: int, threads: int, clock: str) 
 
 def interleaved(cell: str, T: int, repeats: int, rounds: int, threads: int,
                 clock: str) -> tuple[dict, dict]:
-    """Plain and checkpointed in alternating processes, ``rounds`` times each; medians of
-    the times (a shared machine's speed drifts), memory from the first round (it is exact)."""
-    runs = {"plain": [], "checkpointed": []}
+    """Plain, plain as one segment and checkpointed in alternating processes, ``rounds``
+    times each; medians of the times (a shared machine's speed drifts), memory from the first
+    round (it is exact)."""
+    runs = {"plain": [], "plain_one_segment": [], "checkpointed": []}
     for _ in range(rounds):
         for impl in runs:
             runs[impl].append(spawn(impl, cell, T, repeats, threads, clock))
@@ -163,7 +170,15 @@ def interleaved(cell: str, T: int, repeats: int, rounds: int, threads: int,
         merged[impl] = dict(results[0])
         for key in ("seconds", "forward_seconds"):
             merged[impl][key] = float(np.median([r[key] for r in results]))
-    return merged["plain"], merged["checkpointed"]
+    return merged["plain"], merged["plain_one_segment"], merged["checkpointed"]
+
+
+def commit() -> str | None:
+    """The checked-out commit of the repository measured (None outside a git checkout)."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, cwd=os.path.dirname(os.path.abspath(__file__)),
+                          check=False)
+    return done.stdout.strip() or None
 
 
 def main() -> None:
@@ -195,14 +210,16 @@ def main() -> None:
           "k = round(sqrt(T))")
     header = ("| cell | T | k | forward (ms) | plain (ms) | checkpointed (ms) "
               "| (ckpt - plain) / forward | stored plain (MiB) | stored ckpt (MiB) "
-              "| backward peak plain (MiB) | backward peak ckpt (MiB) |")
+              "| backward peak plain (MiB) | backward peak ckpt (MiB) "
+              "| plain, one segment (ms) | plain / one segment |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     load_before = os.getloadavg()
     rows = []
     for cell in args.cells:
         for T in lengths:
-            plain, ckpt = interleaved(cell, T, repeats, args.rounds, args.threads, args.clock)
+            plain, whole, ckpt = interleaved(cell, T, repeats, args.rounds, args.threads,
+                                             args.clock)
             row = {
                 "cell": cell, "T": T, "segment": sqrt_segment(T),
                 "forward_s": plain["forward_seconds"], "plain_s": plain["seconds"],
@@ -215,6 +232,9 @@ def main() -> None:
                 "returned_bytes": ckpt["returned_bytes"],
                 "plain_peak_bytes": plain["peak_bytes"],
                 "checkpointed_peak_bytes": ckpt["peak_bytes"],
+                "plain_one_segment_s": whole["seconds"],
+                "plain_one_segment_forward_s": whole["forward_seconds"],
+                "plain_one_segment_backward_peak_bytes": whole["backward_peak_bytes"],
             }
             rows.append(row)
             extra = (row["checkpointed_s"] - row["plain_s"]) / row["forward_s"]
@@ -223,14 +243,16 @@ def main() -> None:
                   f"{extra:.2f} | {row['plain_stored_bytes'] / 2**20:.1f} | "
                   f"{row['checkpointed_stored_bytes'] / 2**20:.2f} | "
                   f"{row['plain_backward_peak_bytes'] / 2**20:.1f} | "
-                  f"{row['checkpointed_backward_peak_bytes'] / 2**20:.1f} |", flush=True)
+                  f"{row['checkpointed_backward_peak_bytes'] / 2**20:.1f} | "
+                  f"{1e3 * row['plain_one_segment_s']:.1f} | "
+                  f"{row['plain_s'] / row['plain_one_segment_s']:.3f} |", flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"rows": rows, "size": {"B": B, "D": D, "H": H}, "dtype": DTYPE,
                        "numpy": np.__version__, "threads": args.threads, "clock": args.clock,
                        "repeats": repeats,
                        "rounds": args.rounds, "machine": platform.machine(),
-                       "recycle_plain_cache": True,
+                       "recycle_plain_cache": True, "commit": commit(),
                        "load_average_before": [round(v, 2) for v in load_before],
                        "load_average_after": [round(v, 2) for v in os.getloadavg()]},
                       handle, indent=1)
