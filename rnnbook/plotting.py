@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import matplotlib as mpl
@@ -28,9 +29,31 @@ BOOK_STYLE = {
 }
 
 
+#: Width of the book's text column in inches at the style's ``figure.dpi`` (784 px on the
+#: site at 1400 px). A wider figure is shrunk to fit and its text with it: beyond about
+#: 8.5 in, the style's 10 pt text reads smaller than 80% of the body text (16 px).
+COLUMN_WIDTH = 7.1
+
+
 def use_book_style() -> None:
-    """Apply the book's matplotlib style to every figure drawn after this call."""
+    """Apply the book's matplotlib style to every figure drawn after this call.
+
+    In a Jupyter kernel, figures are also sent as PNG at twice their resolution and shown at
+    their size (matplotlib-inline's "retina" format): sharp on high-density screens.
+    """
     mpl.rcParams.update(BOOK_STYLE)
+    _sharp_inline_figures()
+
+
+def _sharp_inline_figures() -> None:
+    # Only with the inline backend of a running IPython kernel: a script or a test has no
+    # inline figures, and asking for the shell there would create one.
+    ipython = sys.modules.get("IPython")
+    if ipython is None or ipython.get_ipython() is None or "inline" not in mpl.get_backend():
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("retina")
 
 
 def _node(ax: Axes, x: float, y: float, text: str, color: str, width: float = 0.7) -> None:
@@ -316,7 +339,10 @@ def draw_computation_graph(
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, **kwargs):
-    """``plt.subplots`` in the book's style, with a layout that leaves room for labels."""
+    """``plt.subplots`` in the book's style, with a layout that leaves room for labels.
+
+    Keep ``figsize`` at most ``COLUMN_WIDTH`` inches wide so that the text stays legible.
+    """
     use_book_style()
     kwargs.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, **kwargs)
