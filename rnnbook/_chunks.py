@@ -26,11 +26,12 @@ enough to run at full speed. Chunks never straddle a segment boundary.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from rnnbook._checks import check_positive_int
+from rnnbook._workspace import scratch
 
 #: Bytes of gates per chunk: a few MB, about what a core's share of the last-level cache
 #: holds on current CPUs.
@@ -82,18 +83,32 @@ def steps_in_loop_order(start: int, stop: int, backwards: bool) -> range:
     return range(stop - 1, start - 1, -1) if backwards else range(start, stop)
 
 
-def add_parts(totals: tuple[np.ndarray, ...] | None,
-              parts: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
-    """Add one segment's weight and bias gradients to the totals, in place (the first
-    segment's become the totals).
+def add_segment(
+    totals: list[np.ndarray] | None,
+    name: str,
+    products: Sequence[tuple[np.ndarray, np.ndarray]],
+    sums: Sequence[np.ndarray],
+) -> list[np.ndarray]:
+    """Add one segment's weight and bias gradients to the running ``totals``.
+
+    ``products`` holds pairs ``(a, b)`` whose product ``a @ b`` is a weight gradient of the
+    segment (for example ``Delta^T X`` over its ``k * B`` rows), ``sums`` row blocks whose
+    column sum is a bias gradient. Returns the totals in that order: for the first segment
+    (``totals`` None) new arrays, after that the same arrays, added to in place. A later
+    segment's products go through work buffers (named ``name.0``, ``name.1``, ...) instead of
+    new arrays: the numbers are the same, the memory is not allocated again.
 
     The order of these additions shows in the result's last bits: the plain backward pass
     adds its segments in the order its loop meets them, and checkpointing, one call per
     segment, in the same order."""
     if totals is None:
-        return parts
-    for total, part in zip(totals, parts, strict=True):
+        return [a @ b for a, b in products] + [rows.sum(axis=0) for rows in sums]
+    for i, (total, (a, b)) in enumerate(zip(totals, products, strict=False)):
+        part = scratch(f"{name}.{i}", total.shape, total.dtype)
+        np.matmul(a, b, out=part)
         total += part
+    for total, rows in zip(totals[len(products):], sums, strict=True):
+        total += rows.sum(axis=0)
     return totals
 
 

@@ -39,8 +39,8 @@ Memory: :func:`stored_bytes` counts the recurrent layer's own cache. The output 
 ``Linear`` after the layer in a ``Sequential``) keeps it until its own backward pass, so for
 such a model the total stays ``O(T)`` (for the vanilla RNN, whose plain cache *is* its output
 sequence, checkpointing then saves almost nothing). Work buffers that the per-thread pool of
-:mod:`rnnbook._workspace` keeps between calls (such as ``rnn.z``, ``(k, B, H)``, and the
-LSTM's ``d_gates``, ``(k, B, 4H)``) are not counted either.
+:mod:`rnnbook._workspace` keeps between calls (such as ``rnn.z``, ``(T, B, H)`` on the plain
+path and ``(k, B, H)`` here, and the LSTM's ``d_gates``) are not counted either.
 
 Exact equality: the outputs, final states and every gradient equal those of the plain path
 bit for bit, for every cell, layer count and direction, in float32 and float64, whenever the

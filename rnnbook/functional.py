@@ -32,7 +32,7 @@ import numpy as np
 from rnnbook._checks import check_array, check_dtype
 from rnnbook._chunks import (
     Bounds,
-    add_parts,
+    add_segment,
     in_loop_order,
     segment_bounds,
     steps_in_loop_order,
@@ -202,8 +202,7 @@ def direction_forward(
     steps, batch, features = x.shape
     hidden = weight_hh.shape[0]
     bounds = segment_bounds(steps, segment or steps)
-    longest = max(stop - start for start, stop in bounds)
-    z = scratch("rnn.z", (longest, batch, hidden), x.dtype)  # one segment's projections
+    z = scratch("rnn.z", (steps, batch, hidden), x.dtype)
     # OpenBLAS is much slower on a transposed small operand: keep a contiguous W_hh^T.
     weight_hh_t = np.ascontiguousarray(weight_hh.T)
     states = recycled(previous, "states", (steps + 1, batch, hidden), x.dtype)
@@ -216,14 +215,13 @@ def direction_forward(
         read, write = 0, 1  # step t reads states[t] and writes states[t + 1]
     for start, stop in in_loop_order(bounds, reverse):
         # The input projection of the segment's steps in one product, outside the loop.
-        z_segment = z[:stop - start]
         np.matmul(x[start:stop].reshape(-1, features), weight_ih.T,
-                  out=z_segment.reshape(-1, hidden))
-        z_segment += bias
+                  out=z[start:stop].reshape(-1, hidden))
+        z[start:stop] += bias
         for t in steps_in_loop_order(start, stop, reverse):
             np.matmul(states[t + read], weight_hh_t, out=recurrent)
             h_t = states[t + write]
-            np.add(z_segment[t - start], recurrent, out=h_t)
+            np.add(z[t], recurrent, out=h_t)
             activation.forward(h_t, out=h_t)
     return DirectionCache(x=x, states=states, reverse=reverse, bounds=bounds)
 
@@ -301,27 +299,27 @@ def direction_backward(
     """
     x, previous = cache.x, cache.previous
     outputs = cache.outputs
-    _, batch, features = x.shape
+    steps, batch, features = x.shape
     hidden = weight_hh.shape[0]
-    longest = max(stop - start for start, stop in cache.bounds)
-    delta = scratch("rnn.delta", (longest, batch, hidden), x.dtype)  # one segment's delta_t
+    delta = scratch("rnn.delta", (steps, batch, hidden), x.dtype)
     derivative = scratch("rnn.derivative", (batch, hidden), x.dtype)
     dx = np.empty(x.shape, dtype=x.dtype)
     dh_next = np.array(d_last, dtype=x.dtype, copy=True)
     totals = None
     for start, stop in in_loop_order(cache.bounds, not cache.reverse):
         for t in steps_in_loop_order(start, stop, not cache.reverse):
-            delta_t = delta[t - start]
+            delta_t = delta[t]
             np.add(d_outputs[t], dh_next, out=delta_t)  # from the output at t, plus the future
             activation.grad_from_output(outputs[t], out=derivative)
             delta_t *= derivative
             np.matmul(delta_t, weight_hh, out=dh_next)  # passed back to step t - 1
-        rows = delta[:stop - start].reshape(-1, hidden)  # this segment's stacked delta_t
-        parts = (rows.T @ x[start:stop].reshape(-1, features),
-                 rows.T @ previous[start:stop].reshape(-1, hidden),
-                 rows.sum(axis=0))
+        # The segment's weight gradients: one product each over its rows, added to the totals.
+        rows = delta[start:stop].reshape(-1, hidden)  # this segment's stacked delta_t
+        totals = add_segment(totals, "rnn.segment",
+                             [(rows.T, x[start:stop].reshape(-1, features)),       # dW_ih
+                              (rows.T, previous[start:stop].reshape(-1, hidden))],  # dW_hh
+                             [rows])                                               # db
         np.matmul(rows, weight_ih, out=dx[start:stop].reshape(-1, features))
-        totals = add_parts(totals, parts)
     d_weight_ih, d_weight_hh, d_bias = totals
     return d_weight_ih, d_weight_hh, d_bias, dx, dh_next
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnbook._chunks import (
-    add_parts,
+    add_segment,
     in_loop_order,
     projected_steps,
     segment_bounds,
@@ -118,12 +118,11 @@ def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_
     """
     w_ih, w_hh, _, _ = weights
     x = cache.x
-    _, batch, features = x.shape
+    steps, batch, features = x.shape
     H = w_hh.shape[1]
     input_order = np.concatenate([np.arange(2 * H, 3 * H), np.arange(0, 2 * H)])  # n, r, z
     w_ih_rows = w_ih[input_order]                              # (3H, D), rows n, r, z
-    longest = max(stop - start for start, stop in cache.bounds)
-    d_rows = scratch("gru.d_gates", (longest, batch, 4 * H), x.dtype)
+    d_rows = scratch("gru.d_gates", (steps, batch, 4 * H), x.dtype)
     d_block = scratch("gru.d_block", (4, batch, H), x.dtype)  # this step, gate-major
     dn, dr, dz, dn_rec = d_block
     dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
@@ -150,20 +149,19 @@ def gru_direction_backward(cache: GRUDirectionCache, weights, d_outputs, d_last_
             slope *= a[:2]
             d_block[1:3] *= slope                      # through both sigmoids at once
             np.multiply(dn, r, out=dn_rec)             # the n block reaches W_hn through r
-            row = d_rows[t - start]
+            row = d_rows[t]
             np.copyto(row.reshape(batch, 4, H), d_block.transpose(1, 0, 2))
             np.matmul(row[:, H:], w_hh, out=product)   # [dr, dz, dn_rec] times W_hh's r, z, n
             np.multiply(dh, z, out=dh_next)            # the direct path h_{t-1} -> h_t
             dh_next += product
-        rows = d_rows[:stop - start].reshape(-1, 4 * H)  # this segment's rows
+        rows = d_rows[start:stop].reshape(-1, 4 * H)  # this segment's rows
         rows_in = rows[:, :3 * H]                        # input side: n, r, z
         rows_rec = rows[:, H:]                           # recurrent side: r, z, n
-        parts = (rows_in.T @ x[start:stop].reshape(-1, features),
-                 rows_rec.T @ previous[start:stop].reshape(-1, H),
-                 rows_in.sum(axis=0),
-                 rows_rec.sum(axis=0))
+        totals = add_segment(totals, "gru.segment",
+                             [(rows_in.T, x[start:stop].reshape(-1, features)),
+                              (rows_rec.T, previous[start:stop].reshape(-1, H))],
+                             [rows_in, rows_rec])
         np.matmul(rows_in, w_ih_rows, out=dx[start:stop].reshape(-1, features))
-        totals = add_parts(totals, parts)
     d_w_ih_nrz, d_w_hh, d_b_ih_nrz, d_b_hh = totals
     d_w_ih = np.empty_like(w_ih)
     d_w_ih[input_order] = d_w_ih_nrz                           # back to PyTorch's r, z, n

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnbook._chunks import (
-    add_parts,
+    add_segment,
     in_loop_order,
     projected_steps,
     segment_bounds,
@@ -122,20 +122,19 @@ def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_las
     multiplied by the forget gate only, the "constant error carousel".
 
     Each step's gate gradients are worked out gate-major in a small contiguous block (fast
-    elementwise work), then copied into a row ``(B, 4H)`` of ``d_gates`` ``(k, B, 4H)``, so
+    elementwise work), then copied into a row ``(B, 4H)`` of ``d_gates`` ``(T, B, 4H)``, so
     that ``dh_next`` is one product with all of ``W_hh``, and after each segment of ``k``
     steps (``cache.bounds``, the last segment first) its weight gradients and ``dx`` are one
     product each, the weight gradients added to the total.
     """
     w_ih, w_hh, _, _ = weights
     x = cache.x
-    _, batch, features = x.shape
+    steps, batch, features = x.shape
     hidden = w_hh.shape[1]
     order = _internal_order(hidden)
     w_hh_rows = w_hh[order]                                    # (4H, H), gate rows i, f, o, g
     w_ih_rows = w_ih[order]                                    # (4H, D)
-    longest = max(stop - start for start, stop in cache.bounds)
-    d_gates = scratch("lstm.d_gates", (longest, batch, 4 * hidden), x.dtype)
+    d_gates = scratch("lstm.d_gates", (steps, batch, 4 * hidden), x.dtype)
     da = scratch("lstm.da", (4, batch, hidden), x.dtype)
     di, df, do, dg = da
     dh_next = np.array(d_last_states[0], dtype=x.dtype, copy=True)
@@ -169,15 +168,14 @@ def lstm_direction_backward(cache: LSTMDirectionCache, weights, d_outputs, d_las
             np.multiply(g, g, out=work)
             np.subtract(1, work, out=work)
             dg *= work
-            row = d_gates[t - start]
+            row = d_gates[t]
             np.copyto(row.reshape(batch, 4, hidden), da.transpose(1, 0, 2))
             np.matmul(row, w_hh_rows, out=dh_next)             # sum over gates of da W_hh
-        rows = d_gates[:stop - start].reshape(-1, 4 * hidden)  # this segment's gate rows
-        parts = (rows.T @ x[start:stop].reshape(-1, features),
-                 rows.T @ previous[start:stop].reshape(-1, hidden),
-                 rows.sum(axis=0))
+        rows = d_gates[start:stop].reshape(-1, 4 * hidden)  # this segment's gate rows
+        totals = add_segment(totals, "lstm.segment",
+                             [(rows.T, x[start:stop].reshape(-1, features)),
+                              (rows.T, previous[start:stop].reshape(-1, hidden))], [rows])
         np.matmul(rows, w_ih_rows, out=dx[start:stop].reshape(-1, features))
-        totals = add_parts(totals, parts)
     d_w_ih = np.empty_like(w_ih)
     d_w_hh = np.empty_like(w_hh)
     d_b = np.empty(4 * hidden, dtype=x.dtype)
