@@ -196,8 +196,10 @@ def browser(chromium: str | None = None):
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to start its sandbox as root
     with sync_playwright() as playwright:
+        # Scrollbars as a reader has them (Playwright hides them by default): they take
+        # width from the page, and a box that scrolls shows its scrollbar.
         instance = playwright.chromium.launch(executable_path=executable, headless=True,
-                                              args=args)
+                                              args=args, ignore_default_args=["--hide-scrollbars"])
         try:
             yield instance
         finally:
