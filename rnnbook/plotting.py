@@ -292,7 +292,7 @@ def draw_gru_cell(ax: Axes) -> Axes:
     _arrow(ax, (xs["z"], gates_y + 0.3), (xs["z"], top - 0.2))
     _op(ax, xs["z"], top, r"$\odot$")
     _line(ax, [xs["z"], 2.0], [2.0, 2.0])
-    _op(ax, 2.2, 2.0, r"$1-$", fontsize=7)
+    _op(ax, 2.2, 2.0, "1−", fontsize=9)  # plain "1 minus": fits its circle at 9 pt
     _line(ax, [2.4, xs["n"] - 0.2], [2.0, 2.0])
     _arrow(ax, (xs["n"], gates_y + 0.3), (xs["n"], 1.8))
     _op(ax, xs["n"], 2.0, r"$\odot$")
