@@ -446,7 +446,8 @@ def check_page(context, base: str, site: Path, page: str) -> list[Problem]:
         facts = tab.evaluate(_MATH_FACTS)
         if facts["untypeset"]:
             first = facts["untypeset"][0]
-            add("math", f"{len(facts['untypeset'])} math elements not typeset"
+            count = len(facts["untypeset"])
+            add("math", f"{count} math element{'s' if count > 1 else ''} not typeset"
                         f"{'' if facts['mathjax'] else ' (MathJax did not start)'}, "
                         f"the first: {' '.join(first.split())[:60]}")
         for error in facts["errors"]:
