@@ -11,8 +11,9 @@ Driver: Playwright for Python with the system's Chromium (Debian's `chromium`) a
 executable, so nothing is downloaded at run time. It was chosen over Selenium with
 `chromium-driver` because it waits on events instead of polling: every request that fails
 and every response >= 400 is reported to the page as it happens (Selenium has no network
-events without Chrome's logging or CDP), and one pip package is the whole driver, with no
-second binary to match to the browser's version.
+events without Chrome's logging or CDP), a script's promise is awaited directly (MathJax's
+startup promise: the page is measured once typeset), and one pip package is the whole
+driver, with no second binary to match to the browser's version.
 
 Every host except 127.0.0.1 is unreachable for the browser (--host-resolver-rules), so a
 page that needs the network (MathJax from a CDN, a web font) fails here as it would for a
@@ -88,10 +89,14 @@ def find_chromium() -> str | None:
 
 
 def find_site(root: Path = ROOT) -> Path | None:
-    """The built site to check: $RNNBOOK_SITE (a folder with index.html), else the README's
-    build folder `_build/html` of the repository. None when neither exists."""
+    """The built site to check: $RNNBOOK_SITE (a folder with index.html; an error if it has
+    none), else the README's build folder `_build/html` of the repository, else None."""
     named = os.environ.get("RNNBOOK_SITE")
-    site = Path(named) if named else root / "_build" / "html"
+    if named:
+        if not (Path(named) / "index.html").is_file():
+            raise FileNotFoundError(f"RNNBOOK_SITE={named} has no index.html")
+        return Path(named)
+    site = root / "_build" / "html"
     return site if (site / "index.html").is_file() else None
 
 
@@ -102,10 +107,11 @@ def build_site(root: Path = ROOT) -> Path:
     business, this only needs pages to open."""
     executable = Path(sys.executable).with_name("jupyter-book")
     command = [str(executable) if executable.exists() else "jupyter-book", "build", str(root)]
-    subprocess.run(command, cwd=root, check=True, stdout=subprocess.DEVNULL)
+    run = subprocess.run(command, cwd=root, capture_output=True, text=True)
     site = root / "_build" / "html"
-    if not (site / "index.html").is_file():
-        raise RuntimeError(f"`{' '.join(command)}` made no {site / 'index.html'}")
+    if run.returncode or not (site / "index.html").is_file():
+        tail = "\n".join((run.stdout + run.stderr).splitlines()[-30:])
+        raise RuntimeError(f"`{' '.join(command)}` failed (exit {run.returncode}):\n{tail}")
     return site
 
 
@@ -139,9 +145,6 @@ class Report:
 
     def of(self, category: str) -> list[Problem]:
         return [p for p in self.problems if p.category == category]
-
-    def pages_with(self, category: str) -> set[str]:
-        return {p.page for p in self.of(category)}
 
     def format(self, category: str | None = None) -> str:
         """A readable list: by category, then by page, one problem a line."""
@@ -198,8 +201,9 @@ def browser(chromium: str | None = None):
     with sync_playwright() as playwright:
         # Scrollbars as a reader has them (Playwright hides them by default): they take
         # width from the page, and a box that scrolls shows its scrollbar.
-        instance = playwright.chromium.launch(executable_path=executable, headless=True,
-                                              args=args, ignore_default_args=["--hide-scrollbars"])
+        instance = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=args,
+            ignore_default_args=["--hide-scrollbars"])
         try:
             yield instance
         finally:
@@ -319,6 +323,14 @@ _FIT = """(allowEquationScroll) => {
                   document.querySelector('main') || document.body).getBoundingClientRect();
   const viewport = document.documentElement.clientWidth;
   const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const clips = el => getComputedStyle(el).overflowX !== 'visible';
+  const clipper = (inner, outer) => {    // the nearest element from inner to outer that clips
+    for (let el = inner; el; el = el.parentElement) {
+      if (clips(el)) return el;
+      if (el === outer) break;
+    }
+    return null;
+  };
   const scroller = (inner, outer) => {   // the nearest scrolling element from inner to outer
     for (let el = inner; el; el = el.parentElement) {
       if (scrolls(el)) return el;
@@ -369,20 +381,25 @@ _FIT = """(allowEquationScroll) => {
     const what = 'equation ' + (number || '(unnumbered)') + (box.id ? ` #${box.id}` : '') +
                  ` "${snippet.length > 60 ? snippet.slice(0, 57) + '...' : snippet}"`;
     const f = formula.getBoundingClientRect();
-    const container2 = formula.closest('mjx-container');
-    const s = scroller(container2, box);
+    // The formula is seen through the innermost element that clips it (in the book's theme
+    // the MathJax container, which scrolls), else through the equation's box.
+    const frame = clipper(formula.closest('mjx-container'), box) || box;
+    const s = scrolls(frame) ? frame : null;
+    const fr = frame.getBoundingClientRect();
+    const left = fr.left + frame.clientLeft;
+    const right = left + (clips(frame) ? frame.clientWidth : fr.width);
     const problems = [];
     const place = placed(what, box);
     if (place) problems.push(place);
-    const inside = f.left >= b.left - 1 && f.right <= b.right + 1;
+    const inside = f.left >= left - 1 && f.right <= right + 1;
     if (!inside) {
       const need = px(f.width);
-      const has = px((s || box).clientWidth);
+      const has = px(right - left);
       if (!allowEquationScroll)
         problems.push(`${what} needs ${need} px, its box is ${has} px wide, ${need - has} px ` +
                       'too narrow' +
                       (s ? ' (it scrolls; no equation may need to at this width)'
-                         : ' (cut off or running over)'));
+                         : clips(frame) ? ' (cut off)' : ' (running over)'));
       else if (!s)
         problems.push(`${what} needs ${need} px, its box is ${has} px wide and does not ` +
                       'scroll');

@@ -262,7 +262,7 @@ def test_control_dead_link_and_anchor_are_reported(controls):
 
 def test_control_overflowing_equation_is_reported(controls):
     wide = _messages(controls, "overflow.html", f"fit{site_check.WIDE}")
-    assert any("equation (2.1)" in m and "needs 15" in m and "cut off" in m
+    assert any("equation (2.1)" in m and "needs 15" in m and "running over" in m
                for m in wide), wide
     assert any("page scrolls sideways" in m for m in wide), wide
     assert _messages(controls, "overflow.html", f"fit{site_check.NARROW}")
