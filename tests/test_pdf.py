@@ -25,10 +25,11 @@ import pytest
 REPOSITORY = Path(__file__).resolve().parents[1]
 CHAPTER = "book/c_bptt/bptt_derivation"
 
-# Eq. (eq-bptt-model) of the chapter, z_t = W_{ih} x_t + W_{hh} h_{t-1} + b, as text once
-# MathJax has typeset it (subscripts become plain letters, the minus sign U+2212); the TeX
-# source, which an untypeset page would print, reads "W_{ih}" instead.
-TYPESET_EQUATION = "zt=Wihxt+Whhht\u22121+b"
+# The chapter's first equation, eq-bptt-model, begins z_t = W_{ih} x_t + W_{hh} h_{t-1} + b:
+# once MathJax has typeset it, its text in the PDF reads "zt=Wihxt+Whhht−1+b" (subscripts
+# become plain letters, the minus sign U+2212); the TeX, which an untypeset page would
+# print, reads "W_{ih}" instead.
+LABEL = "eq-bptt-model"
 # TeX that the chapter's prose uses and its code does not (a code cell may print LaTeX).
 RAW_TEX = ("W_{ih}", "h_{t-1}", "$$", "\\begin{", "\\dd{", "\\pd{", "\\sum_{")
 
@@ -81,6 +82,23 @@ def _compact(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def _prose(notebook: Path) -> tuple[str, str]:
+    cells = json.loads(notebook.read_text())["cells"]
+    prose = "\n".join("".join(cell["source"]) for cell in cells
+                      if cell["cell_type"] == "markdown")
+    code = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+    return prose, code
+
+
+def _typeset_text(prose: str, label: str) -> tuple[str, str]:
+    """The TeX of the labelled equation up to its first comma, and that TeX as the PDF's
+    text reads it once typeset: markup gone, subscripts inline, minus as U+2212."""
+    tex = re.search(r"\$\$(.*?)\$\$\s*\(" + re.escape(label) + r"\)", prose, re.S).group(1)
+    tex = re.sub(r"\\(begin|end)\{\w+\}", "", tex).split(",")[0]
+    text = re.sub(r"[&_{}\s]", "", re.sub(r"\\[a-zA-Z]+", "", tex)).replace("-", "\u2212")
+    return tex.strip(), text
+
+
 def test_page_count_and_no_blank_page(chapter):
     pdf, _, report = chapter
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
@@ -99,18 +117,16 @@ def test_page_count_and_no_blank_page(chapter):
 def test_equations_are_typeset(chapter):
     pdf, _, _ = chapter
     text = "".join(_pages_text(pdf))
-    assert TYPESET_EQUATION in _compact(text)
-    # Negative control: the chapter's prose holds every marker and the equation as TeX,
-    # which the typeset form does not match; an untypeset page would print them.
-    cells = json.loads((REPOSITORY / f"{CHAPTER}.ipynb").read_text())["cells"]
-    prose = "\n".join("".join(cell["source"]) for cell in cells
-                      if cell["cell_type"] == "markdown")
-    code = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
-    assert "W_{ih} x_t + W_{hh} h_{t-1} + b" in prose
-    assert TYPESET_EQUATION not in _compact(prose)
-    for tex in RAW_TEX:
-        assert tex in prose and tex not in code, tex
-        assert tex not in text, f"raw TeX {tex!r} printed: MathJax did not typeset it"
+    prose, code = _prose(REPOSITORY / f"{CHAPTER}.ipynb")
+    tex, typeset = _typeset_text(prose, LABEL)
+    assert len(typeset) >= 10 and "=" in typeset, (tex, typeset)
+    assert typeset in _compact(text), (tex, typeset)
+    # Negative control: the TeX the prose holds does not match the typeset form; an
+    # untypeset page would print it, and every marker below, as written.
+    assert typeset not in _compact(prose)
+    for marker in RAW_TEX:
+        assert marker in prose and marker not in code, marker
+        assert marker not in text, f"raw TeX {marker!r} printed: MathJax did not typeset it"
 
 
 def test_every_figure_is_in_the_pdf(chapter):
