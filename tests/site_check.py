@@ -424,9 +424,24 @@ _FIT = """(allowEquationScroll) => {
     if (place) out.push(place.replace('its box', s ? 'its scrolling box' : 'its box'));
   }
   const page = document.documentElement;
-  if (page.scrollWidth > page.clientWidth + 1)
+  if (page.scrollWidth > page.clientWidth + 1) {
+    // Name the culprits: the blocks holding the outermost elements that reach past the window.
+    const wide = el => el.getBoundingClientRect().right > viewport + 1;
+    const blocks = new Set();
+    for (const el of document.body.querySelectorAll('*')) {
+      if (wide(el) && !wide(el.parentElement) && el.getClientRects().length)
+        blocks.add(el.closest('p, li, dt, dd, pre, table, figure, div, section') || el);
+      if (blocks.size === 3) break;
+    }
+    const culprits = Array.from(blocks).map(el => {
+      const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+        (typeof el.className === 'string' && el.className.trim()
+          ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+      return `${name} "${el.textContent.replace(/\\s+/g, ' ').trim().slice(0, 50)}"`;
+    });
     out.push(`the page scrolls sideways: ${page.scrollWidth} px wide in a ${page.clientWidth} ` +
-             'px window');
+             'px window' + (culprits.length ? '; widest: ' + culprits.join('; ') : ''));
+  }
   return out;
 }"""
 
