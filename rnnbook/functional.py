@@ -295,7 +295,9 @@ def direction_backward(
     ``d_last`` ``(B, H)`` that of the final state. The loop only carries ``dh_next`` back
     and stores ``delta_t = dL/dz_t``. It runs segment by segment (``cache.bounds``, the last
     segment first); after each, the segment's weight gradients are one large product each
-    over its ``k * B`` rows, added to the total. Returns ``(dW_ih, dW_hh, db, dx, dh0)``.
+    over its ``k * B`` rows, added to the total. (Checkpointed BPTT must work segment by
+    segment; grouped the same way, the two give the same numbers bit for bit.) Returns
+    ``(dW_ih, dW_hh, db, dx, dh0)``.
     """
     x, previous = cache.x, cache.previous
     outputs = cache.outputs
