@@ -44,12 +44,18 @@ def sqrt_segment(steps: int) -> int:
     """``round(sqrt(steps))`` (at least 1): the segment length that minimises the number of
     stored states plus recomputed steps held at once, ``steps / k + k``.
 
+    That is the memory ``M(k) = T / k + k`` of checkpointed BPTT, eq.
+    :eq:`eq-checkpoint-memory` of :doc:`/book/g_practice/cost_of_bptt`, for ``T = steps``;
+    ``round(sqrt(T))`` is its minimum over the integers ``k``.
+
     That count weighs a stored state and a recomputed step alike. When they cost ``a`` and
     ``b`` bytes (for the LSTM a checkpoint is ``h`` and ``c``, a recomputed step its cache and
     gate gradients), the best segment is ``sqrt(a * steps / b)`` instead.
 
-    It is also the default grouping of the plain forward and backward passes (see the module
-    docstring), so that by default they give the checkpointed path's numbers bit for bit."""
+    It is also the default grouping of the plain forward and backward passes
+    (:func:`~rnnbook.rnn_forward` and its twins), so that by default they give the numbers
+    of :func:`~rnnbook.checkpoint_forward` and :func:`~rnnbook.checkpoint_backward` bit for
+    bit."""
     steps = check_positive_int("steps", steps)
     return max(1, round(math.sqrt(steps)))
 

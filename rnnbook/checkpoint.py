@@ -7,7 +7,8 @@ and keeps only the state *entering* each segment. The backward pass walks the se
 the last to the first: it recomputes one segment's cache from its stored state, backpropagates
 through it with the state gradient carried from the segment after it, and lets the cache go.
 Between the passes ``ceil(T / k)`` states are held, during the backward pass one segment's
-cache more: ``T / k + k`` steps' worth, smallest at ``k = sqrt(T)``. The price is one extra
+cache more: ``T / k + k`` steps' worth (eq. :eq:`eq-checkpoint-memory` of
+:doc:`/book/g_practice/cost_of_bptt`), smallest at ``k = sqrt(T)``. The price is one extra
 forward pass.
 
 The pieces are the direction-level functions of the plain path (``direction_forward`` and
@@ -183,10 +184,17 @@ def _arrays(obj: object):
 def stored_bytes(cache: StackCache | Checkpoints) -> int:
     """Bytes that BPTT keeps between the forward and the backward pass.
 
-    ``cache`` is the cache of a plain forward pass (``rnn_forward``, ``lstm_forward``,
-    ``gru_forward``) or the :class:`Checkpoints` of :func:`checkpoint_forward`. Each buffer is
-    counted once however many views of it the cache holds, and the caller's input ``x`` is
-    left out (the caller holds it anyway).
+    ``cache`` is the cache of a plain forward pass (:func:`~rnnbook.rnn_forward`,
+    :func:`~rnnbook.lstm_forward`, :func:`~rnnbook.gru_forward`) or the ``Checkpoints`` of
+    :func:`~rnnbook.checkpoint_forward`. Each buffer is counted once however many views of it
+    the cache holds, and the caller's input ``x`` is left out (the caller holds it anyway).
+
+    For a plain cache this grows like ``T`` (the ``(T + 1, B, H)`` states, and the gated
+    cells' gates and cells). For checkpoints it is the ``T / k`` term of eq.
+    :eq:`eq-checkpoint-memory` of :doc:`/book/g_practice/cost_of_bptt`: ``ceil(T / k)``
+    ``(B, H)`` states per layer, direction and state (``h``; ``h`` and ``c`` for the LSTM),
+    plus the ``(T, B, 2H)`` inputs of the upper layers of a bidirectional stack; the ``k``
+    term, one recomputed segment's cache, exists only during the backward pass.
     """
     if isinstance(cache, Checkpoints):
         given = cache.x
@@ -226,14 +234,20 @@ def checkpoint_forward(
 ) -> tuple[np.ndarray, np.ndarray | tuple[np.ndarray, np.ndarray], Checkpoints]:
     """Forward pass that keeps only the state entering each segment of ``segment`` steps.
 
-    ``cell`` is ``"rnn"`` (with ``nonlinearity`` ``"tanh"`` or ``"relu"``), ``"lstm"`` or
-    ``"gru"``; ``params``, ``x`` ``(T, B, D)`` and ``state`` are as for ``rnn_forward``,
-    ``lstm_forward`` (``state = (h0, c0)``) and ``gru_forward``. ``segment`` is ``k``, by
-    default :func:`sqrt_segment` ``(T)``, the plain forward pass's default too; ``k >= T``
-    keeps one segment (no saving).
+    Computes what the plain forward pass computes (eq. :eq:`eq-elman-cell`, :eq:`eq-lstm` or
+    :eq:`eq-gru`) but keeps ``ceil(T / k)`` states per layer and direction instead of ``T``:
+    the ``T / k`` term of the memory ``M(k) = T / k + k`` of eq. :eq:`eq-checkpoint-memory`
+    of :doc:`/book/g_practice/cost_of_bptt`, whose ``k`` term the backward pass adds.
 
-    Returns ``out`` ``(T, B, K * H)``, the final state (``h_n``, or ``(h_n, c_n)``) and the
-    :class:`Checkpoints` for :func:`checkpoint_backward`.
+    ``cell`` is ``"rnn"`` (with ``nonlinearity`` ``"tanh"`` or ``"relu"``), ``"lstm"`` or
+    ``"gru"``; ``params``, ``x`` ``(T, B, D)`` and ``state`` are as for
+    :func:`~rnnbook.rnn_forward` (``h0`` ``(L * K, B, H)``), :func:`~rnnbook.lstm_forward`
+    (``state = (h0, c0)``) and :func:`~rnnbook.gru_forward`. ``segment`` is ``k``, by
+    default :func:`~rnnbook.sqrt_segment` ``(T)``, the plain forward pass's default too;
+    ``k >= T`` keeps one segment (no saving).
+
+    Returns ``out`` ``(T, B, K * H)``, the final state (``h_n`` ``(L * K, B, H)``, or
+    ``(h_n, c_n)``) and the ``Checkpoints`` for :func:`~rnnbook.checkpoint_backward`.
     """
     spec = _cell(cell, nonlinearity)
     config = infer_config(params, gates=spec.gates)
@@ -324,14 +338,21 @@ def checkpoint_backward(
     d_out: np.ndarray,
     d_state: np.ndarray | tuple[np.ndarray | None, np.ndarray | None] | None = None,
 ) -> dict[str, np.ndarray]:
-    """BPTT from :class:`Checkpoints`: each segment recomputed from its stored state, then
+    """BPTT from ``Checkpoints``: each segment recomputed from its stored state, then
     backpropagated with the state gradient carried from the segment after it.
 
+    At its peak it holds the checkpoints and one recomputed segment's cache, the
+    ``T / k + k`` states of eq. :eq:`eq-checkpoint-memory` of
+    :doc:`/book/g_practice/cost_of_bptt`, at the price of one extra forward pass.
+
+    ``checkpoints`` comes from :func:`~rnnbook.checkpoint_forward` with the same ``params``.
     ``d_out`` ``(T, B, K * H)``; ``d_state`` is ``d_h_n`` ``(L * K, B, H)`` (for the LSTM
     the pair ``(d_h_n, d_c_n)``) or None for zero. Returns what the plain backward pass of the
-    cell returns: every parameter's gradient under its name, ``"input"``, ``"h0"`` (and
-    ``"c0"``), equal to it bit for bit when the plain forward pass used the same segment
-    length (by default both use ``sqrt_segment(T)``).
+    cell returns (:func:`~rnnbook.rnn_backward`, :func:`~rnnbook.lstm_backward`,
+    :func:`~rnnbook.gru_backward`): every parameter's gradient under its name, ``"input"``
+    ``(T, B, D)``, ``"h0"`` (and ``"c0"``) ``(L * K, B, H)``, equal to it bit for bit when
+    the plain forward pass used the same segment length (by default both use
+    :func:`~rnnbook.sqrt_segment` ``(T)``).
     """
     if not isinstance(checkpoints, Checkpoints):
         raise TypeError("checkpoints: expected the Checkpoints of checkpoint_forward, got "
@@ -444,8 +465,13 @@ class Checkpointed:
     has the layer's ``forward``/``backward`` signatures, so it can stand in for the layer,
     for example inside :class:`~rnnbook.Sequential`. Its outputs and gradients equal the
     layer's bit for bit: by default both group the steps into segments of
-    ``sqrt_segment(T)``; with ``segment=k`` here, call the layer's ``forward(x, state,
-    segment=k)``.
+    :func:`~rnnbook.sqrt_segment` ``(T)`` steps; with ``segment=k`` here, call the layer's
+    ``forward(x, state, segment=k)``.
+
+    Between its ``forward`` and ``backward`` it keeps ``ceil(T / k)`` states per layer and
+    direction (:func:`~rnnbook.checkpoint_forward`), and during ``backward`` one segment's
+    cache more: the memory ``M(k) = T / k + k`` of eq. :eq:`eq-checkpoint-memory` of
+    :doc:`/book/g_practice/cost_of_bptt`, against ``T`` states for the plain layer.
 
     >>> import numpy as np, rnnbook
     >>> lstm = Checkpointed(rnnbook.LSTM(3, 5, seed=0), segment=4)
@@ -470,6 +496,8 @@ class Checkpointed:
 
     @property
     def params(self) -> dict[str, np.ndarray]:
+        """The wrapped layer's ``params``, the same dict (not a copy): PyTorch's names and
+        shapes, such as ``weight_hh_l0`` ``(G * H, H)``."""
         return self.layer.params
 
     def forward(self, x, state=None):

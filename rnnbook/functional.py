@@ -16,8 +16,8 @@ time loop only the recurrent product and the elementwise work remain. The backwa
 stacks a segment's error terms so that its weight gradients are one product each.
 
 Segments: every pass groups its steps into segments of ``k`` steps (``segment=k``; by default
-``k = sqrt_segment(T)``, about ``sqrt(T)``), the grouping checkpointed BPTT
-(:mod:`rnnbook.checkpoint`) must use. Both paths then make the same floating-point operations,
+``k =`` :func:`~rnnbook.sqrt_segment` ``(T)``, about ``sqrt(T)``), the grouping checkpointed
+BPTT (:mod:`rnnbook.checkpoint`) must use. Both paths then make the same floating-point operations,
 and their outputs and gradients are equal bit for bit (see :mod:`rnnbook._chunks`).
 """
 
@@ -50,8 +50,19 @@ def rnn_param_shapes(
 ) -> dict[str, tuple[int, ...]]:
     """Names and shapes of the parameters, in PyTorch's order.
 
-    ``gates`` is the number of stacked blocks per weight: 1 for the vanilla RNN, 3 for the
-    GRU and 4 for the LSTM.
+    ``input_size`` is ``D``, ``hidden_size`` ``H``, ``num_layers`` ``L``; ``bidirectional``
+    gives ``K = 2`` directions (else ``K = 1``). ``gates`` ``G`` is the number of stacked
+    blocks per weight: 1 for the vanilla RNN, 3 for the GRU and 4 for the LSTM. Layer ``l``
+    (``0 .. L - 1``) has
+
+    * ``weight_ih_l0`` ``(G * H, D)`` and, above the first layer, ``weight_ih_l{l}``
+      ``(G * H, K * H)``: a layer reads the concatenated directions of the layer below;
+    * ``weight_hh_l{l}`` ``(G * H, H)``, ``bias_ih_l{l}`` and ``bias_hh_l{l}`` ``(G * H,)``;
+    * when ``K = 2``, the same four again with the suffix ``_reverse``.
+
+    These are the ``W_ih``, ``W_hh``, ``b_ih``, ``b_hh`` of eq. :eq:`eq-elman-cell` of
+    :doc:`/book/a_recurrent_networks/what_is_an_rnn`, with the gates' blocks stacked by rows
+    as in eq. :eq:`eq-lstm` and eq. :eq:`eq-gru` of :doc:`/book/f_gated/lstm_gru`.
     """
     directions = 2 if bidirectional else 1
     shapes: dict[str, tuple[int, ...]] = {}
@@ -261,15 +272,22 @@ def rnn_forward(
 ) -> tuple[np.ndarray, np.ndarray, RNNCache]:
     """Forward pass of a (multi-layer, optionally bidirectional) Elman RNN.
 
-    ``h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` in every layer and direction; the
-    layer above reads the concatenated hidden states of the layer below.
+    Computes eq. :eq:`eq-elman-cell` of :doc:`/book/a_recurrent_networks/what_is_an_rnn`,
+    ``h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``, in every layer and direction, for
+    the whole batch at once in the row form of eq. :eq:`eq-row-form`,
+    ``S_t = f(X_t W_ih^T + S_{t-1} W_hh^T + b_ih + b_hh)`` with ``(B, H)`` rows ``S_t``; the
+    layer above reads the concatenated hidden states of the layer below, ``(T, B, K * H)``.
 
-    Returns ``out`` ``(T, B, K * H)`` (read-only: it shares memory with the cache),
-    ``h_n`` ``(L * K, B, H)`` and the cache for :func:`rnn_backward`. ``recycle``, the cache
-    of an earlier call that the caller will not use again, lends its memory. ``segment``
-    groups the work of this pass and of its backward pass into segments of ``k`` steps
-    (by default ``sqrt_segment(T)``): the same ``k`` as
-    ``checkpoint_forward(..., segment=k)`` gives the checkpointed numbers bit for bit.
+    ``params`` holds the arrays of :func:`~rnnbook.rnn_param_shapes` (``weight_ih_l0``
+    ``(H, D)``, ``weight_hh_l0`` ``(H, H)``, ...), ``x`` is ``(T, B, D)``, ``h0``
+    ``(L * K, B, H)`` or None for zeros, and ``nonlinearity`` is ``f``, ``"tanh"`` or
+    ``"relu"``. Returns ``out`` ``(T, B, K * H)``, the top layer's ``h_t`` (read-only: it
+    shares memory with the cache), ``h_n`` ``(L * K, B, H)`` and the cache for
+    :func:`~rnnbook.rnn_backward`. ``recycle``, the cache of an earlier call that the caller
+    will not use again, lends its memory. ``segment`` groups the work of this pass and of its
+    backward pass into segments of ``k`` steps (by default :func:`~rnnbook.sqrt_segment`
+    ``(T)``): the same ``k`` as :func:`~rnnbook.checkpoint_forward` ``(..., segment=k)``
+    gives the checkpointed numbers bit for bit.
     """
     forward, _ = rnn_direction_passes(nonlinearity)
     config = infer_config(params)
@@ -332,12 +350,23 @@ def rnn_backward(
     d_out: np.ndarray,
     d_h_n: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Backpropagation through time for :func:`rnn_forward`.
+    """Backpropagation through time for :func:`~rnnbook.rnn_forward`.
+
+    Each direction of each layer, from the top layer down, carries the error terms back in
+    time with eq. :eq:`eq-delta-code-order` of :doc:`/book/c_bptt/bptt_derivation`,
+    ``delta_t = f'(z_t) ⊙ (g_t + W_hh^T delta_{t+1})``, where ``g_t`` is the gradient
+    reaching ``h_t`` from ``d_out`` (or from the layer above) in place of the readout's
+    ``W_ho^T dL_t/do_t``. The weight gradients of eq. :eq:`eq-bptt-gradients` are sums of
+    outer products, computed as stacked products (``dL/dW_hh = Delta^T S_prev``, eq.
+    :eq:`eq-stacked-outer-products` of :doc:`/book/g_practice/fast_bptt`), one per segment of
+    ``k`` steps added to a running total (eq. :eq:`eq-segment-sum`).
 
     ``d_out`` ``(T, B, K * H)`` is the gradient of the loss with respect to ``out`` and
     ``d_h_n`` ``(L * K, B, H)`` that with respect to ``h_n`` (``None`` means zero).
-    Returns the gradient of every parameter under its own name, of the input (``"input"``,
-    ``(T, B, D)``) and of the initial state (``"h0"``, ``(L * K, B, H)``).
+    Returns the gradient of every parameter under its own name and with its shape
+    (``weight_ih_l0`` ``(H, D)``, ...; ``bias_ih_l{l}`` and ``bias_hh_l{l}`` both get
+    ``dL/db``), of the input (``"input"``, ``(T, B, D)``) and of the initial state
+    (``"h0"``, ``(L * K, B, H)``).
     """
     if not isinstance(cache, StackCache) or not cache.kind.startswith("rnn_"):
         raise TypeError(f"cache: expected the cache of rnn_forward, got {type(cache).__name__}")
@@ -357,6 +386,10 @@ def rnn_backward(
 def linear_forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     """Readout ``o = x W^T + b`` over the last axis: ``x`` ``(..., F_in)`` -> ``(..., F_out)``.
 
+    The output layer of eq. :eq:`eq-elman-output` of
+    :doc:`/book/a_recurrent_networks/what_is_an_rnn` before its softmax, ``o_t = W_ho h_t +
+    b_o``, in row form: ``params`` holds ``weight`` ``W_ho`` ``(F_out, F_in)`` and ``bias``
+    ``b_o`` ``(F_out,)``; on hidden states ``(T, B, H)`` it gives the logits ``(T, B, C)``.
     All time steps are one matrix product: ``(T * B, H) @ (H, C)``.
     """
     weight, bias = params["weight"], params["bias"]
@@ -371,7 +404,15 @@ def linear_forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
 def linear_backward(
     params: dict[str, np.ndarray], x: np.ndarray, d_out: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Gradients of the readout: ``weight`` ``(F_out, F_in)``, ``bias`` and ``input``."""
+    """Gradients of the readout: ``weight`` ``(F_out, F_in)``, ``bias`` and ``input``.
+
+    ``x`` ``(..., F_in)`` is the input :func:`~rnnbook.linear_forward` read and ``d_out``
+    ``(..., F_out)`` the gradient of the loss with respect to its output. Returns
+    ``"weight"`` ``(F_out, F_in)``, the outer products ``d_out x^T`` summed over every
+    leading position (the ``dL/dW_ho`` of eq. :eq:`eq-bptt-gradients` of
+    :doc:`/book/c_bptt/bptt_derivation`), ``"bias"`` ``(F_out,)``, ``d_out`` summed the
+    same way, and ``"input"`` ``(..., F_in)``, ``d_out W``.
+    """
     weight = params["weight"]
     d_out = check_array("d_out", d_out, (*x.shape[:-1], weight.shape[0]), weight.dtype)
     flat_x = x.reshape(-1, weight.shape[1])

@@ -176,10 +176,18 @@ def gru_forward(
 ) -> tuple[np.ndarray, np.ndarray, StackCache]:
     """Forward pass of a (multi-layer, optionally bidirectional) GRU, PyTorch's layout.
 
-    ``x`` ``(T, B, D)``, ``h0`` ``(L * K, B, H)`` or None. Returns ``out`` ``(T, B, K * H)``
-    (read-only), ``h_n`` and the cache. ``segment`` groups the work of this pass and of its
-    backward pass into segments of ``k`` steps, by default ``sqrt_segment(T)``, as
-    ``rnn_forward`` does.
+    Computes eq. :eq:`eq-gru` of :doc:`/book/f_gated/lstm_gru` in every layer and direction:
+    the reset and update gates ``r, z``, the candidate ``n = tanh(W_in x_t + b_in + r ⊙
+    (W_hn h_{t-1} + b_hn))`` and ``h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}``. ``params`` holds the
+    arrays of :func:`~rnnbook.rnn_param_shapes` with ``gates=3`` (``weight_ih_l0``
+    ``(3H, D)``, ``weight_hh_l0`` ``(3H, H)``, biases ``(3H,)``, blocks in the order r, z, n).
+
+    ``x`` ``(T, B, D)``, ``h0`` ``(L * K, B, H)`` or None for zeros. Returns ``out``
+    ``(T, B, K * H)``, the top layer's ``h_t`` (read-only), ``h_n`` ``(L * K, B, H)`` and the
+    cache for :func:`~rnnbook.gru_backward`. ``recycle`` and ``segment`` as for
+    :func:`~rnnbook.rnn_forward`: ``segment`` groups the work of this pass and of its
+    backward pass into segments of ``k`` steps, by default :func:`~rnnbook.sqrt_segment`
+    ``(T)``.
     """
     config = infer_config(params, gates=3)
     x = check_input(x, config)
@@ -194,7 +202,16 @@ def gru_backward(
     params: dict[str, np.ndarray], cache: StackCache, d_out: np.ndarray,
     d_h_n: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """BPTT for :func:`gru_forward`: every parameter's gradient, ``"input"`` and ``"h0"``."""
+    """BPTT for :func:`~rnnbook.gru_forward`: parameter gradients, ``"input"`` and ``"h0"``.
+
+    Backpropagates eq. :eq:`eq-gru` of :doc:`/book/f_gated/lstm_gru` step by step: ``h_{t-1}``
+    gets ``z ⊙ dh`` on the direct path plus the gates' share through ``W_hh``. ``d_out``
+    ``(T, B, K * H)`` is the gradient of the loss with respect to ``out`` and ``d_h_n``
+    ``(L * K, B, H)`` that with respect to ``h_n`` (None means zero). Returns every
+    parameter's gradient under its name and with its shape (``weight_ih_l0`` ``(3H, D)``,
+    ...; ``bias_ih_l{l}`` and ``bias_hh_l{l}`` differ on the n block, where ``b_hn`` sits
+    inside the reset product), ``"input"`` ``(T, B, D)`` and ``"h0"`` ``(L * K, B, H)``.
+    """
     if not isinstance(cache, StackCache) or cache.kind != "gru":
         raise TypeError(f"cache: expected the cache of gru_forward, got {type(cache).__name__}")
     config = infer_config(params, gates=3)

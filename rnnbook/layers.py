@@ -87,7 +87,18 @@ class _Recurrent:
 class RNN(_Recurrent):
     """Elman RNN with PyTorch's constructor, parameter names, shapes and initialisation.
 
-    ``h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` with ``f`` = tanh or ReLU.
+    ``h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` with ``f`` = tanh or ReLU: eq.
+    :eq:`eq-elman-cell` of :doc:`/book/a_recurrent_networks/what_is_an_rnn`, computed by
+    :func:`~rnnbook.rnn_forward` and differentiated by :func:`~rnnbook.rnn_backward`.
+
+    ``input_size`` is ``D``, the features of each ``x_t``; ``hidden_size`` is ``H``;
+    ``num_layers`` is ``L``; ``bidirectional`` gives ``K = 2`` directions (else ``K = 1``).
+    ``dtype`` is float32 or float64 and ``seed`` an int, a ``numpy.random.Generator`` or
+    None. Every parameter is drawn from ``U(-1/sqrt(H), 1/sqrt(H))``, as PyTorch does.
+    ``nonlinearity`` is ``f``, ``"tanh"`` or ``"relu"``. ``params`` holds the arrays of
+    :func:`~rnnbook.rnn_param_shapes`: ``weight_ih_l0`` ``(H, D)``, ``weight_hh_l0``
+    ``(H, H)``, ``bias_ih_l0`` and ``bias_hh_l0`` ``(H,)``, and so on for each layer and
+    direction.
 
     >>> rnn = RNN(input_size=3, hidden_size=5, seed=0)
     >>> out, h_n = rnn.forward(np.zeros((7, 2, 3)))
@@ -120,9 +131,9 @@ class RNN(_Recurrent):
 
         Returns ``out`` ``(T, B, K * H)`` and ``h_n`` ``(L * K, B, H)``, and keeps the cache
         that ``backward`` needs. ``segment`` is the length ``k`` of the segments that group
-        the work of this pass and of ``backward`` (by default ``sqrt_segment(T)``); with
-        the same ``k`` as a :class:`~rnnbook.Checkpointed` layer, the two give the same
-        numbers bit for bit.
+        the work of this pass and of ``backward`` (by default :func:`~rnnbook.sqrt_segment`
+        ``(T)``); with the same ``k`` as a :class:`~rnnbook.Checkpointed` layer, the two give
+        the same numbers bit for bit.
         """
         out, h_n, self._cache = F.rnn_forward(
             self.params, x, h0, nonlinearity=self.nonlinearity, recycle=self._cache,
@@ -145,8 +156,17 @@ class RNN(_Recurrent):
 class LSTM(_Recurrent):
     """LSTM with PyTorch's constructor, gate order (i, f, g, o), names and shapes.
 
+    Eq. :eq:`eq-lstm` of :doc:`/book/f_gated/lstm_gru`, computed by
+    :func:`~rnnbook.lstm_forward` and differentiated by :func:`~rnnbook.lstm_backward`.
     ``forward(x, (h0, c0))`` returns ``out, (h_n, c_n)``; ``backward(d_out, (d_h_n, d_c_n))``
     returns every parameter's gradient plus ``"input"``, ``"h0"`` and ``"c0"``.
+
+    ``input_size`` is ``D``, the features of each ``x_t``; ``hidden_size`` is ``H``;
+    ``num_layers`` is ``L``; ``bidirectional`` gives ``K = 2`` directions (else ``K = 1``).
+    ``dtype`` is float32 or float64 and ``seed`` an int, a ``numpy.random.Generator`` or
+    None. Every parameter is drawn from ``U(-1/sqrt(H), 1/sqrt(H))``, as PyTorch does.
+    ``params`` holds the arrays of :func:`~rnnbook.rnn_param_shapes` with ``gates=4``:
+    ``weight_ih_l0`` ``(4H, D)``, ``weight_hh_l0`` ``(4H, H)``, biases ``(4H,)``, and so on.
     """
 
     gates = 4
@@ -169,7 +189,16 @@ class LSTM(_Recurrent):
 class GRU(_Recurrent):
     """GRU with PyTorch's constructor, gate order (r, z, n), names and shapes.
 
-    ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, as in PyTorch.
+    Eq. :eq:`eq-gru` of :doc:`/book/f_gated/lstm_gru`, with
+    ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`` as in PyTorch, computed by
+    :func:`~rnnbook.gru_forward` and differentiated by :func:`~rnnbook.gru_backward`.
+
+    ``input_size`` is ``D``, the features of each ``x_t``; ``hidden_size`` is ``H``;
+    ``num_layers`` is ``L``; ``bidirectional`` gives ``K = 2`` directions (else ``K = 1``).
+    ``dtype`` is float32 or float64 and ``seed`` an int, a ``numpy.random.Generator`` or
+    None. Every parameter is drawn from ``U(-1/sqrt(H), 1/sqrt(H))``, as PyTorch does.
+    ``params`` holds the arrays of :func:`~rnnbook.rnn_param_shapes` with ``gates=3``:
+    ``weight_ih_l0`` ``(3H, D)``, ``weight_hh_l0`` ``(3H, H)``, biases ``(3H,)``, and so on.
     """
 
     gates = 3
@@ -192,8 +221,15 @@ class GRU(_Recurrent):
 class Linear:
     """Readout ``o = x W^T + b`` applied to the last axis, like ``torch.nn.Linear``.
 
-    ``params``: ``weight`` ``(out_features, in_features)`` and ``bias`` ``(out_features,)``,
-    drawn from ``U(-1/sqrt(in_features), 1/sqrt(in_features))`` as PyTorch does.
+    The output layer ``o_t = W_ho h_t + b_o`` of eq. :eq:`eq-elman-output` of
+    :doc:`/book/a_recurrent_networks/what_is_an_rnn` (before its softmax), computed by
+    :func:`~rnnbook.linear_forward` and differentiated by :func:`~rnnbook.linear_backward`.
+    ``in_features`` is ``H`` (``K * H`` after a bidirectional layer) and ``out_features``
+    is ``C``, the number of outputs; ``dtype`` and ``seed`` as for :class:`~rnnbook.RNN`.
+
+    ``params``: ``weight`` ``W_ho`` ``(out_features, in_features)`` and ``bias`` ``b_o``
+    ``(out_features,)``, drawn from ``U(-1/sqrt(in_features), 1/sqrt(in_features))`` as
+    PyTorch does.
     """
 
     def __init__(
@@ -254,6 +290,9 @@ class Sequential:
 
     @property
     def params(self) -> dict[str, np.ndarray]:
+        """Every layer's parameters under the key ``"{i}.{name}"`` (``"0.weight_ih_l0"``,
+        ``"1.weight"``, ...), in layer order, each with its layer's shape. The dict is new at
+        each access but holds the layers' own arrays, not copies."""
         return {
             f"{i}.{name}": value
             for i, layer in enumerate(self.layers)
@@ -261,6 +300,9 @@ class Sequential:
         }
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Each layer's ``forward`` in turn: ``x`` ``(T, B, D)`` -> the last layer's output,
+        ``(T, B, C)`` for a final ``Linear(H, C)``. A recurrent layer starts from a zero
+        state and passes on ``out`` ``(T, B, K * H)``; its final state is dropped."""
         for layer in self.layers:
             x = layer.forward(x)
             if isinstance(x, tuple):  # a recurrent layer returns (out, final state)

@@ -193,10 +193,20 @@ def lstm_forward(
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], StackCache]:
     """Forward pass of a (multi-layer, optionally bidirectional) LSTM, PyTorch's layout.
 
-    ``x`` ``(T, B, D)``; ``state`` is ``(h0, c0)``, each ``(L * K, B, H)``, or None for
-    zeros. Returns ``out`` ``(T, B, K * H)`` (read-only), ``(h_n, c_n)`` and the cache.
-    ``segment`` groups the work of this pass and of its backward pass into segments of
-    ``k`` steps, by default ``sqrt_segment(T)``, as ``rnn_forward`` does.
+    Computes eq. :eq:`eq-lstm` of :doc:`/book/f_gated/lstm_gru` in every layer and direction:
+    the gates ``i, f, o`` (sigmoid) and the candidate ``g`` (tanh) of ``W_ih x_t + b_ih +
+    W_hh h_{t-1} + b_hh``, then ``c_t = f ⊙ c_{t-1} + i ⊙ g`` and ``h_t = o ⊙ tanh(c_t)``.
+    ``params`` holds the arrays of :func:`~rnnbook.rnn_param_shapes` with ``gates=4``
+    (``weight_ih_l0`` ``(4H, D)``, ``weight_hh_l0`` ``(4H, H)``, biases ``(4H,)``, blocks
+    in the order i, f, g, o).
+
+    ``x`` ``(T, B, D)``; ``state`` is ``(h0, c0)``, each ``(L * K, B, H)`` (or None for
+    zeros), or None for both zero. Returns ``out`` ``(T, B, K * H)``, the top layer's ``h_t``
+    (read-only), ``(h_n, c_n)``, each ``(L * K, B, H)``, and the cache for
+    :func:`~rnnbook.lstm_backward`. ``recycle`` and ``segment`` as for
+    :func:`~rnnbook.rnn_forward`: ``segment`` groups the work of this pass and of its
+    backward pass into segments of ``k`` steps, by default :func:`~rnnbook.sqrt_segment`
+    ``(T)``.
     """
     config = infer_config(params, gates=4)
     x = check_input(x, config)
@@ -215,9 +225,20 @@ def lstm_backward(
     d_out: np.ndarray,
     d_state: tuple[np.ndarray | None, np.ndarray | None] | None = None,
 ) -> dict[str, np.ndarray]:
-    """BPTT for :func:`lstm_forward`. ``d_state`` is ``(d_h_n, d_c_n)``; None means zero.
+    """BPTT for :func:`~rnnbook.lstm_forward`. ``d_state`` is ``(d_h_n, d_c_n)``; None means zero.
 
-    Returns every parameter's gradient, ``"input"``, ``"h0"`` and ``"c0"``.
+    Walks each step back with eq. :eq:`eq-lstm-backward` of :doc:`/book/f_gated/lstm_gru`:
+    the gradient ``dh`` reaching ``h_t`` (from ``d_out`` or the layer above, and from step
+    ``t + 1``) gives ``do`` and adds to the cell's gradient ``dc``, which gives ``di``,
+    ``dg`` and ``df`` and passes back to ``c_{t-1}`` through the forget gate alone,
+    ``dc ⊙ f_t``; then through the activations to the gates' weights, a product per segment
+    as for :func:`~rnnbook.rnn_backward`.
+
+    ``d_out`` ``(T, B, K * H)`` is the gradient of the loss with respect to ``out``;
+    ``d_h_n`` and ``d_c_n`` are each ``(L * K, B, H)`` or None. Returns every parameter's
+    gradient under its name and with its shape (``weight_ih_l0`` ``(4H, D)``, ...), that of
+    the input, ``"input"`` ``(T, B, D)``, and those of the initial states, ``"h0"`` and
+    ``"c0"``, each ``(L * K, B, H)``.
     """
     if not isinstance(cache, StackCache) or cache.kind != "lstm":
         raise TypeError(f"cache: expected the cache of lstm_forward, got {type(cache).__name__}")
