@@ -214,7 +214,7 @@ def main() -> None:
               "| plain, one segment (ms) | plain / one segment |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
-    load_before = os.getloadavg()
+    load_before, measured_commit = os.getloadavg(), commit()
     rows = []
     for cell in args.cells:
         for T in lengths:
@@ -252,7 +252,7 @@ def main() -> None:
                        "numpy": np.__version__, "threads": args.threads, "clock": args.clock,
                        "repeats": repeats,
                        "rounds": args.rounds, "machine": platform.machine(),
-                       "recycle_plain_cache": True, "commit": commit(),
+                       "recycle_plain_cache": True, "commit": measured_commit,
                        "load_average_before": [round(v, 2) for v in load_before],
                        "load_average_after": [round(v, 2) for v in os.getloadavg()]},
                       handle, indent=1)
